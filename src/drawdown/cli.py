@@ -1,0 +1,169 @@
+"""The ``drawdown`` command: run the server and its worker, migrate, manage API keys."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+
+from drawdown.config import Settings, SettingsError, load_settings
+from drawdown.db.engine import Database
+from drawdown.db.migrate import upgrade
+from drawdown.tenancy import MODES, SCOPES, Tenant
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="drawdown: usage metering and prepaid-credit billing.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"drawdown: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (DRAWDOWN_DATABASE_URL)."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database is up to date: {_safe_url(settings.database_url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (DRAWDOWN_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (DRAWDOWN_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (DRAWDOWN_WORKERS)")] = None,
+) -> None:
+    """Migrate, then serve the API. On an empty database, print a first API key."""
+    import os
+
+    import uvicorn
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    _print_bootstrap_key(settings)
+    # Workers build their app from the environment; pass the CLI overrides along.
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"DRAWDOWN_{name}"] = str(value)
+    settings = _settings()
+    uvicorn.run(
+        "drawdown.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )
+
+
+def _print_bootstrap_key(settings: Settings) -> None:
+    from drawdown.keys import service
+
+    database = Database(settings.database_url)
+    with database.write() as conn:
+        created = service.bootstrap(conn)
+    database.dispose()
+    if created is not None:
+        typer.echo("Created a default organization and a test-mode API key (shown once):")
+        typer.echo(f"\n    {created.secret}\n")
+        typer.echo("More keys: drawdown keys create --mode live --scope ingest")
+
+
+@keys_app.command("create")
+def keys_create(
+    mode: Annotated[str, typer.Option(help="live or test")] = "test",
+    scope: Annotated[str, typer.Option(help="full, ingest (ingest + reads) or read")] = "full",
+    name: Annotated[str, typer.Option(help="A label to tell keys apart")] = "cli",
+    organization: Annotated[
+        str | None, typer.Option(help="Organization id (default: the only one)")
+    ] = None,
+) -> None:
+    """Create an API key and print its secret once."""
+    from drawdown.keys import service
+
+    if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
+        typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
+        raise typer.Exit(2)
+    database = Database(_settings().database_url)
+    with database.write() as conn:
+        org_id = _organization(conn, organization)
+        created = service.create_key(conn, Tenant(org_id, mode), scope, name)
+    typer.echo(created.secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+    from drawdown.keys import service
+
+    database = Database(_settings().database_url)
+    with database.read() as conn:
+        rows = service.list_keys(conn)
+    typer.echo(f"{'id':34} {'prefix':14} {'mode':5} {'scope':7} {'status':8} name")
+    for row in rows:
+        status = "revoked" if row.revoked_at else "active"
+        typer.echo(
+            f"{row.id.hex:34} {row.display_prefix:14} {row.mode:5} {row.scope:7} {status:8} "
+            f"{row.name}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id from 'keys list'")],
+) -> None:
+    """Revoke an API key; it stops working within seconds on every server."""
+    from drawdown.errors import NotFoundError
+    from drawdown.keys import service
+
+    database = Database(_settings().database_url)
+    try:
+        with database.write() as conn:
+            service.revoke_key(conn, uuid.UUID(key_id.removeprefix("key_")))
+    except (ValueError, NotFoundError):
+        typer.echo(f"drawdown: no active API key {key_id}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {key_id}")
+
+
+def _organization(conn: object, organization: str | None) -> uuid.UUID:
+    from sqlalchemy import Connection, select
+
+    from drawdown.db.tables import organizations
+
+    assert isinstance(conn, Connection)
+    ids: list[uuid.UUID] = list(conn.execute(select(organizations.c.id)).scalars())
+    if organization is not None:
+        wanted = uuid.UUID(organization.removeprefix("org_"))
+        if wanted not in ids:
+            typer.echo(f"drawdown: no organization {organization}", err=True)
+            raise typer.Exit(1)
+        return wanted
+    if len(ids) != 1:
+        typer.echo("drawdown: pass --organization (there is not exactly one)", err=True)
+        raise typer.Exit(1)
+    return ids[0]
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"drawdown: {exc}", err=True)
+        sys.exit(2)

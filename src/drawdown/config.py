@@ -1,0 +1,69 @@
+"""The one Settings object. Every knob is a ``DRAWDOWN_``-prefixed environment variable
+(or a line in ``.env``); a wrong value stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class SettingsError(Exception):
+    """A setting has a value drawdown cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DRAWDOWN_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///drawdown.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Request limits (documented in docs/limits.md).
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=1000, ge=1, le=10_000)
+    max_page_limit: int = Field(default=100, ge=1, le=1000)
+
+    # Time window for event timestamps (DESIGN rule 8).
+    max_event_age_s: int = Field(default=35 * 24 * 3600, ge=60)
+    max_event_future_s: int = Field(default=300, ge=0)
+
+    # Background clock: grant activation and expiry sweeps.
+    run_clock_in_server: bool = True
+    clock_interval_s: float = Field(default=1.0, gt=0)
+
+    # Seconds an Idempotency-Key is remembered.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return url
+
+    @property
+    def max_event_age(self) -> timedelta:
+        return timedelta(seconds=self.max_event_age_s)
+
+    @property
+    def max_event_future(self) -> timedelta:
+        return timedelta(seconds=self.max_event_future_s)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment, turning a validation failure into one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "DRAWDOWN_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, insert, or_, select, update
+
+from drawdown.db.tables import customers
+from drawdown.tenancy import Tenant
+
+__all__ = [
+    "external_id_taken",
+    "get_by_external_id",
+    "get_by_id",
+    "insert_customer",
+    "list_query",
+    "update_customer",
+]
+
+c = customers.c
+
+
+def _live(tenant: Tenant) -> list[Any]:
+    return [
+        c.organization_id == tenant.organization_id,
+        c.mode == tenant.mode,
+        c.deleted_at.is_(None),
+    ]
+
+
+def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(customers).values(**values))
+
+
+def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
+    return conn.execute(select(customers).where(c.id == customer_id, *_live(tenant))).one_or_none()
+
+
+def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
+    return conn.execute(
+        select(customers).where(c.external_id == external_id, *_live(tenant))
+    ).one_or_none()
+
+
+def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> bool:
+    return get_by_external_id(conn, tenant, external_id) is not None
+
+
+def update_customer(
+    conn: Connection, customer_id: uuid.UUID, values: dict[str, Any], now: datetime
+) -> None:
+    conn.execute(update(customers).where(c.id == customer_id).values(**values, updated_at=now))
+
+
+def list_query(
+    tenant: Tenant, *, email: str | None, external_id: str | None, q: str | None
+) -> Select[Any]:
+    query = select(customers).where(*_live(tenant))
+    if email is not None:
+        query = query.where(c.email == email)
+    if external_id is not None:
+        query = query.where(c.external_id == external_id)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(
+            or_(
+                c.name.ilike(pattern),
+                c.email.ilike(pattern),
+                c.external_id.ilike(pattern),
+            )
+        )
+    return query

@@ -1,0 +1,261 @@
+"""Every table, in one place: the schema is the contract between domains.
+
+Conventions: ``id`` is a UUIDv7; every tenant-owned row carries ``organization_id`` and
+``mode`` ('live' or 'test'); times are :class:`Timestamp` (UTC microseconds); money is a
+BIGINT of base units; ``metadata`` columns are named ``metadata_`` in Python because
+SQLAlchemy reserves the attribute."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+from drawdown.db.types import JSONType, Timestamp
+
+__all__ = [
+    "api_keys",
+    "credit_accounts",
+    "credit_grants",
+    "currencies",
+    "customers",
+    "events",
+    "idempotency_keys",
+    "ledger_entries",
+    "metadata",
+    "meters",
+    "organizations",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tenant() -> list[Column[object]]:
+    return [
+        Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
+        Column("mode", String(4), nullable=False),
+    ]
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("scope", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    # First characters of the secret, to tell keys apart in lists without revealing them.
+    Column("display_prefix", String(24), nullable=False),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+    CheckConstraint("mode IN ('live', 'test')", name="mode"),
+    CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    *_tenant(),
+    Column("key", String(255), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("response_status", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("organization_id", "mode", "key"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("external_id", String(255)),
+    Column("email", String(320)),
+    Column("name", String(255)),
+    Column("metadata_", JSONType, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("deleted_at", Timestamp),
+    # external_id is unique among customers that are not deleted, so a deleted customer's
+    # external_id can be used again.
+    Index(
+        "uq_customers_external_id_live",
+        "organization_id",
+        "mode",
+        "external_id",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
+        postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
+    ),
+    Index("ix_customers_tenant_email", "organization_id", "mode", "email"),
+)
+
+currencies = Table(
+    "currencies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("name", String(100), nullable=False),
+    Column("symbol", String(16), nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    CheckConstraint("decimals >= 0 AND decimals <= 18", name="decimals"),
+)
+
+meters = Table(
+    "meters",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("name", String(255), nullable=False),
+    Column("event_name", String(255), nullable=False),
+    # Polar's clause language: {"conjunction": "and", "clauses": [...]}, or null.
+    Column("filter", JSONType),
+    Column("aggregation_func", String(16), nullable=False),
+    Column("aggregation_property", String(255)),
+    Column("unit", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("metadata_", JSONType, nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    # Credits per unit, an exact decimal kept as text so no backend rounds it.
+    Column("rate", String(64), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("organization_id", "mode", "event_name"),
+    CheckConstraint("status IN ('active', 'inactive')", name="status"),
+    CheckConstraint(
+        "aggregation_func IN ('sum', 'count', 'max', 'min', 'avg', 'unique', 'latest')",
+        name="aggregation_func",
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("identifier", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("customer_id", Uuid, ForeignKey("customers.id")),
+    # Kept as sent, even once resolved, so events reported under an external id stay
+    # findable by it (DESIGN rule 11).
+    Column("external_customer_id", String(255)),
+    Column("timestamp", Timestamp, nullable=False),
+    Column("ingested_at", Timestamp, nullable=False),
+    Column("properties", JSONType, nullable=False),
+    UniqueConstraint("organization_id", "mode", "identifier"),
+    Index("ix_events_usage", "organization_id", "mode", "name", "timestamp"),
+    Index("ix_events_customer", "customer_id", "name", "timestamp"),
+)
+
+credit_accounts = Table(
+    "credit_accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    # Sum of this account's ledger entries: remaining of booked grants minus debt.
+    Column("balance", BigInteger, nullable=False),
+    # Usage not covered by any grant, owed until a grant pays it (DESIGN rule 6).
+    Column("debt", BigInteger, nullable=False),
+    Column("last_sequence", BigInteger, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("customer_id", "currency_id"),
+    CheckConstraint("debt >= 0", name="debt"),
+)
+
+credit_grants = Table(
+    "credit_grants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("account_id", Uuid, ForeignKey("credit_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("effective_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp),
+    # Stored status; reads also apply the clock (a grant past expires_at reads as expired
+    # before the sweeper books it, DESIGN rule 8).
+    Column("status", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("metadata_", JSONType, nullable=False),
+    # The negative-usage event that created this grant (DESIGN rule 7), if any.
+    Column("source_event_id", Uuid, ForeignKey("events.id")),
+    Column("booked_at", Timestamp),
+    Column("closed_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining"),
+    CheckConstraint("priority >= 0 AND priority <= 100", name="priority"),
+    CheckConstraint("category IN ('paid', 'promotional')", name="category"),
+    CheckConstraint(
+        "status IN ('pending', 'active', 'depleted', 'expired', 'voided')", name="status"
+    ),
+    Index("ix_credit_grants_account_status", "account_id", "status"),
+    Index("ix_credit_grants_tenant_customer", "organization_id", "mode", "customer_id"),
+    # The clock's work queue: grants waiting to activate or to expire.
+    Index("ix_credit_grants_status_effective_at", "status", "effective_at"),
+    Index("ix_credit_grants_status_expires_at", "status", "expires_at"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("account_id", Uuid, ForeignKey("credit_accounts.id"), nullable=False),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
+    Column("event_id", Uuid, ForeignKey("events.id")),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("account_id", "sequence"),
+    Index("ix_ledger_entries_tenant_customer", "organization_id", "mode", "customer_id", "id"),
+    Index("ix_ledger_entries_grant_id", "grant_id"),
+    Index("ix_ledger_entries_event_id", "event_id"),
+    CheckConstraint(
+        "type IN ('grant', 'consumption', 'debt', 'settlement', 'debt_settled', "
+        "'expiration', 'void')",
+        name="type",
+    ),
+)

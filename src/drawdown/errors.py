@@ -1,0 +1,114 @@
+"""The error hierarchy and its one JSON rendering (RFC 9457 problem details).
+
+Every failure the native API returns has this shape::
+
+    {"type": "https://drawdown.dev/errors/not_found", "title": "Not found",
+     "status": 404, "code": "not_found", "detail": "No customer cus_...",
+     "errors": [{"loc": ["body", "email"], "msg": "..."}]}   # validation only
+
+``code`` is stable and meant for machines; ``detail`` is for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthenticationError",
+    "ConflictError",
+    "DrawdownError",
+    "FieldError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ValidationFailed",
+    "field",
+    "problem",
+]
+
+PROBLEM_TYPE_BASE = "https://drawdown.dev/errors/"
+
+FieldError = tuple[Sequence[str | int], str]
+
+
+class DrawdownError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    def body(self) -> dict[str, Any]:
+        return problem(self.status, self.code, self.title, self.detail)
+
+
+class AuthenticationError(DrawdownError):
+    status = 401
+    code = "unauthenticated"
+    title = "Unauthenticated"
+
+
+class PermissionDeniedError(DrawdownError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFoundError(DrawdownError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class ConflictError(DrawdownError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLargeError(DrawdownError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class ValidationFailed(DrawdownError):
+    """Bad input, with each offending field named by its location."""
+
+    status = 422
+    code = "validation_error"
+    title = "Validation failed"
+
+    def __init__(self, errors: Sequence[FieldError], *, detail: str | None = None) -> None:
+        assert errors, "a validation failure names at least one field"
+        self.errors = [(list(loc), msg) for loc, msg in errors]
+        summary = detail or "; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in self.errors[:5])
+        super().__init__(summary)
+
+    def body(self) -> dict[str, Any]:
+        out = super().body()
+        out["errors"] = [{"loc": loc, "msg": msg} for loc, msg in self.errors]
+        return out
+
+
+def field(loc: Sequence[str | int], msg: str) -> ValidationFailed:
+    """Shorthand for a validation failure on one field."""
+    return ValidationFailed([(loc, msg)])
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def problem(status: int, code: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }

@@ -1,0 +1,1 @@
+"""What every native endpoint shares: authentication, idempotency, pagination, limits."""

@@ -1,0 +1,106 @@
+"""API keys: shown once, stored as SHA-256 (keys carry 192 random bits, so a fast hash is
+enough), revocable. Authentication results are cached per process for a few seconds so the
+balance check does not pay a key lookup each time; a revoked key stops working within
+``AUTH_CACHE_TTL_S`` everywhere."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.clock import utcnow
+from drawdown.errors import AuthenticationError, NotFoundError
+from drawdown.ids import new_id
+from drawdown.keys import store
+from drawdown.tenancy import Mode, Principal, Scope, Tenant
+
+__all__ = [
+    "AUTH_CACHE_TTL_S",
+    "CreatedKey",
+    "authenticate",
+    "bootstrap",
+    "create_key",
+    "create_organization",
+    "list_keys",
+    "revoke_key",
+]
+
+AUTH_CACHE_TTL_S = 5.0
+_auth_cache: dict[str, tuple[float, Principal]] = {}
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    id: uuid.UUID
+    secret: str
+    tenant: Tenant
+    scope: Scope
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_organization(conn: Connection, name: str) -> uuid.UUID:
+    org_id = new_id()
+    store.insert_organization(conn, org_id, name, utcnow())
+    return org_id
+
+
+def create_key(conn: Connection, tenant: Tenant, scope: Scope, name: str = "default") -> CreatedKey:
+    secret = f"dd_{tenant.mode}_{secrets.token_urlsafe(24)}"
+    key_id = new_id()
+    store.insert_key(
+        conn,
+        {
+            "id": key_id,
+            "organization_id": tenant.organization_id,
+            "mode": tenant.mode,
+            "scope": scope,
+            "name": name,
+            "display_prefix": secret[:12],
+            "secret_sha256": _hash(secret),
+            "created_at": utcnow(),
+        },
+    )
+    return CreatedKey(id=key_id, secret=secret, tenant=tenant, scope=scope)
+
+
+def list_keys(conn: Connection, organization_id: uuid.UUID | None = None) -> list[Any]:
+    return store.list_keys(conn, organization_id)
+
+
+def revoke_key(conn: Connection, key_id: uuid.UUID) -> None:
+    if not store.revoke_key(conn, key_id, utcnow()):
+        raise NotFoundError(f"No active API key {key_id}")
+    _auth_cache.clear()
+
+
+def authenticate(conn: Connection, secret: str) -> Principal:
+    digest = _hash(secret)
+    cached = _auth_cache.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    row = store.find_key_by_hash(conn, digest)
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("Unknown or revoked API key", code="invalid_api_key")
+    mode: Mode = row.mode
+    principal = Principal(Tenant(row.organization_id, mode), row.scope, row.id)
+    if len(_auth_cache) > 10_000:
+        _auth_cache.clear()
+    _auth_cache[digest] = (time.monotonic() + AUTH_CACHE_TTL_S, principal)
+    return principal
+
+
+def bootstrap(conn: Connection) -> CreatedKey | None:
+    """On an empty database: a default organization and a full-scope test key."""
+    if store.count_organizations(conn) > 0:
+        return None
+    org_id = create_organization(conn, "Default organization")
+    return create_key(conn, Tenant(org_id, "test"), "full", name="bootstrap")

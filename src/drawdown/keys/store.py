@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from drawdown.db.tables import api_keys, organizations
+
+__all__ = [
+    "count_organizations",
+    "find_key_by_hash",
+    "insert_key",
+    "insert_organization",
+    "list_keys",
+    "revoke_key",
+]
+
+
+def count_organizations(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(organizations)).scalar_one())
+
+
+def insert_organization(conn: Connection, org_id: uuid.UUID, name: str, now: datetime) -> None:
+    conn.execute(insert(organizations).values(id=org_id, name=name, created_at=now))
+
+
+def insert_key(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(api_keys).values(**values))
+
+
+def find_key_by_hash(conn: Connection, secret_sha256: str) -> Any:
+    return conn.execute(
+        select(api_keys).where(api_keys.c.secret_sha256 == secret_sha256)
+    ).one_or_none()
+
+
+def list_keys(conn: Connection, organization_id: uuid.UUID | None) -> list[Any]:
+    query = select(api_keys).order_by(api_keys.c.id)
+    if organization_id is not None:
+        query = query.where(api_keys.c.organization_id == organization_id)
+    return list(conn.execute(query))
+
+
+def revoke_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
