@@ -1,0 +1,1 @@
+"""Credits: grants, the ledger, and drawdown of usage against grants."""
