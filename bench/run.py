@@ -22,6 +22,8 @@ def main() -> None:
     backend: Backend = "postgresql" if sys.argv[1:2] in (["pg"], ["postgresql"]) else "sqlite"
     settings = load(backend)
     report = Report(header=machine.describe(settings))
+    if settings.profile:
+        report.header.append("- PROFILED RUN (py-spy on the server): figures are lowered")
     started = time.perf_counter()
     print("\n".join(report.header), file=sys.stderr)
     progress("storage floor")

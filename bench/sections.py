@@ -16,6 +16,7 @@ from bench.data import METERS, event_batches
 from bench.fixtures import TenantFixture, create_customers, create_meter, make_key
 from bench.floor import FloorDb, prepare, run_floor
 from bench.load import LoadResult, Request, run_load
+from bench.profiler import profiled
 from bench.report import Report, Section, progress
 from bench.server import Server
 from bench.settings import BenchSettings
@@ -127,15 +128,17 @@ def reads(
                 [Request("GET", rng.choice(urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
                 for _ in range(clients)
             ]
-            result = run_load(
-                server.url,
-                fixture.headers,
-                per_client,
-                settings.read_duration_s,
-                server.cpu_s,
-                WARMUP,
-                cycle=True,
-            )
+            profile = settings.profile and clients == 4 and label != "GET /healthz"
+            with profiled(profile, server.worker_pids(), f"{settings.backend}-access"):
+                result = run_load(
+                    server.url,
+                    fixture.headers,
+                    per_client,
+                    settings.read_duration_s,
+                    server.cpu_s,
+                    WARMUP,
+                    cycle=True,
+                )
             healthz.setdefault(clients, result.requests_per_s)
             section.add(
                 label,
@@ -194,9 +197,17 @@ def ingest(
                 )
                 for k in range(clients)
             ]
-            result = run_load(
-                server.url, fixture.headers, per_client, settings.ingest_cap_s, server.cpu_s, WARMUP
-            )
+            profile = settings.profile and clients == 4
+            name = f"{settings.backend}-ingest-{batch_size}"
+            with profiled(profile, server.worker_pids(), name):
+                result = run_load(
+                    server.url,
+                    fixture.headers,
+                    per_client,
+                    settings.ingest_cap_s,
+                    server.cpu_s,
+                    WARMUP,
+                )
             section.add(
                 batch_size,
                 clients,
