@@ -1,0 +1,1 @@
+"""Other vendors' wire formats over the same services: translation only, no rules."""
