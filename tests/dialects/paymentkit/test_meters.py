@@ -98,11 +98,11 @@ def test_update(pk: Any, clock: Any) -> None:
     ] == "inactive"
     assert pk.ok("GET", f"{BASE}/meters/{meter['id']}")["status"] == "inactive"
     assert_error(
-        pk.put(f"{BASE}/meters/{meter['id']}", json={"event_name": "renamed"}),
+        pk.request("PUT", f"{BASE}/meters/{meter['id']}", json={"event_name": "renamed"}),
         400,
         "validation_error",
     )
-    assert_error(pk.put(f"{BASE}/meters/nope", json={"name": "x"}), 404, "not_found")
+    assert_error(pk.request("PUT", f"{BASE}/meters/nope", json={"name": "x"}), 404, "not_found")
 
 
 def test_activate_and_deactivate(pk: Any) -> None:
