@@ -26,9 +26,10 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def _routers() -> list[Any]:
+    from drawdown.credits.api import router as credits
     from drawdown.customers.api import router as customers
 
-    return [customers]
+    return [customers, credits]
 
 
 def create_app(
@@ -41,7 +42,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clock_thread = None
+        if settings.run_clock_in_server:
+            from drawdown.credits.clock import ClockThread
+
+            clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
+            clock_thread.start()
         yield
+        if clock_thread is not None:
+            clock_thread.stop()
         database.dispose()
 
     app = FastAPI(
