@@ -71,6 +71,9 @@ METER_EVENT_STATUSES = {
 def fields_of(type_name: str) -> dict[str, list[Any]]:
     if type_name == "TMeterExpanded":
         return {**TYPES["TMeter"], **METER_EXPANSION}
+    if type_name == "TCreditGrant & {paymentCurrency?}":
+        # TCreditTransactionExpanded.creditGrant: TCreditGrant & {paymentCurrency?: ...}
+        return {**TYPES["TCreditGrant"], "paymentCurrency": ["TPaymentCurrency", True]}
     if type_name in COMPOSED:
         base, expansion = COMPOSED[type_name]
         return {**TYPES[base], **(TYPES[expansion] if expansion else {})}
@@ -102,6 +105,8 @@ def _check_value(value: Any, ts: str, where: str) -> None:
         assert isinstance(value, dict | list), f"{where}: {value!r} is not SourceData"
     elif ts in OBJECTS:
         assert isinstance(value, dict), f"{where}: {value!r} is not an object ({ts})"
+    elif ts == "TCreditGrant" and where.endswith(".creditGrant"):
+        assert_shape(value, "TCreditGrant & {paymentCurrency?}", where)
     elif ts in NESTED:
         assert_shape(value, "TCustomer" if ts == "Customer" else ts, where)
     elif ts.endswith("[]"):

@@ -171,9 +171,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
             }
             mtr = store.meter_for_currency(conn, tenant, row.currency_id)
             if mtr is not None:
-                entry["meter"] = render.meter(meters.render(mtr), None).model_dump(
-                    exclude={"paymentCurrency"}
-                )
+                entry["meter"] = render.plain_meter(meters.render(mtr))
         entry["totalAmount"] += row.amount
         entry["remainingAmount"] += state.remaining
         entry["grantCount"] += 1

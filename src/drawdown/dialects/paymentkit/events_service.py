@@ -194,7 +194,7 @@ def _render_one(
         created_at=ingested,
         updated_at=ingested,
         customer=None if row.customer_id is None else look.customer(row.customer_id),
-        meter=render.meter(meters.render(meter), None),
+        meter=render.plain_meter(meters.render(meter)),
         paymentCurrency=look.currency(meter.currency_id)[1],
     )
 

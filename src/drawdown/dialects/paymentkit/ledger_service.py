@@ -96,7 +96,7 @@ class _Context:
 def _render(row: Any, ctx: _Context) -> PkCreditTransaction:
     units = abs(row.amount)
     meter = ctx.meter_of(row)
-    pk_meter = None if meter is None else render.meter(meters.render(meter), None)
+    pk_meter = None if meter is None else render.plain_meter(meters.render(meter))
     created = iso_ms(row.created_at)
     return PkCreditTransaction(
         id=render_id("ledger_entry", row.id),

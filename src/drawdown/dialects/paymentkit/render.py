@@ -31,6 +31,7 @@ __all__ = [
     "meter",
     "page",
     "payment_currency",
+    "plain_meter",
 ]
 
 # Payment Kit's "last" is drawdown's "latest"; the others drawdown has keep their names.
@@ -107,6 +108,11 @@ def meter(mtr: MeterOut, currency: CurrencyOut | None) -> PkMeter:
         updated_at=iso_ms(mtr.updated_at),
         paymentCurrency=None if currency is None else payment_currency(currency),
     )
+
+
+def plain_meter(mtr: MeterOut) -> dict[str, Any]:
+    """TMeter: a meter as nested in other objects (no paymentCurrency expansion)."""
+    return meter(mtr, None).model_dump(exclude={"paymentCurrency"})
 
 
 def page(items: Sequence[Any], count: int, page_number: int, page_size: int) -> PkPage:

@@ -187,7 +187,8 @@ class PkMeterEvent(BaseModel):
     updated_at: str
     customer: PkCustomer | None
     subscription: None = None
-    meter: PkMeter
+    # TMeter: the meter without its paymentCurrency expansion
+    meter: dict[str, AnyJson]
     paymentCurrency: PkPaymentCurrency
 
 
@@ -247,7 +248,7 @@ class PkCreditTransaction(BaseModel):
     customer: PkCustomer
     paymentCurrency: PkPaymentCurrency
     creditGrant: dict[str, AnyJson] | None
-    meter: PkMeter | None
+    meter: dict[str, AnyJson] | None
     subscription: None = None
 
 
