@@ -27,8 +27,9 @@ PROBLEM_JSON = "application/problem+json"
 
 def _routers() -> list[Any]:
     from drawdown.customers.api import router as customers
+    from drawdown.dialects.polar.api import routers as polar_routers
 
-    return [customers]
+    return [customers, *polar_routers()]
 
 
 def create_app(
