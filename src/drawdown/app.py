@@ -26,9 +26,12 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def _routers() -> list[Any]:
+    from drawdown.currencies.api import router as currencies
     from drawdown.customers.api import router as customers
+    from drawdown.events.api import router as events
+    from drawdown.meters.api import router as meters
 
-    return [customers]
+    return [customers, currencies, meters, events]
 
 
 def create_app(
