@@ -1,1 +1,2 @@
-"""Other vendors' wire formats over the same services: translation only, no rules."""
+"""Wire dialects of peer billing APIs: translation layers over drawdown's services that
+hold no business rule of their own."""
