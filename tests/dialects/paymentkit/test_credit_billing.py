@@ -123,8 +123,10 @@ def test_meter_event_shape_retrieve_and_list(pk: Any, clock: Any) -> None:
     assert event["credit_consumed"] == "250" and event["processed_at"] == unix(clock)
     assert pk.ok("GET", f"{BASE}/meter-events/{event['id']}") == event
 
-    second = report(pk, customer["id"], "1", "ev-2", payload_extra=None) if False else report(
-        pk, customer["id"], "1", "ev-2"
+    second = (
+        report(pk, customer["id"], "1", "ev-2", payload_extra=None)
+        if False
+        else report(pk, customer["id"], "1", "ev-2")
     )
     listed = pk.ok("GET", f"{BASE}/meter-events?event_name=api.calls.invoked&pageSize=1")
     assert [e["id"] for e in assert_page(listed, "TMeterEventExpanded")] == [second["id"]]
@@ -159,7 +161,11 @@ def test_inactive_meter_refuses_events(pk: Any) -> None:
     assert report(pk, customer["id"], "1", "while-off")["status"] == "requires_action"
     unknown = pk.post(
         f"{BASE}/meter-events",
-        json={"event_name": "no.meter", "payload": {"customer_id": customer["id"], "value": "1"}, "identifier": "x"},
+        json={
+            "event_name": "no.meter",
+            "payload": {"customer_id": customer["id"], "value": "1"},
+            "identifier": "x",
+        },
     )
     assert_error(unknown, 404, "meter_not_found")
 

@@ -93,9 +93,10 @@ def test_update(pk: Any, clock: Any) -> None:
     assert updated["updated_at"] > meter["updated_at"]
     assert updated["created_at"] == meter["created_at"]
     # status through update, as UpdateMeterData allows
-    assert pk.ok("PUT", f"{BASE}/meters/{meter['id']}", json={"status": "inactive"})[
-        "status"
-    ] == "inactive"
+    assert (
+        pk.ok("PUT", f"{BASE}/meters/{meter['id']}", json={"status": "inactive"})["status"]
+        == "inactive"
+    )
     assert pk.ok("GET", f"{BASE}/meters/{meter['id']}")["status"] == "inactive"
     assert_error(
         pk.request("PUT", f"{BASE}/meters/{meter['id']}", json={"event_name": "renamed"}),
@@ -151,7 +152,5 @@ def test_bad_input_is_a_400_naming_the_field(pk: Any) -> None:
         pk.post(f"{BASE}/meters", json={**GUIDE_METER, "bogus": 1}), 400, "validation_error"
     )
     assert "bogus" in body["error"]
-    response = pk.post(
-        f"{BASE}/meters", content=b"{", headers={"content-type": "application/json"}
-    )
+    response = pk.post(f"{BASE}/meters", content=b"{", headers={"content-type": "application/json"})
     assert_error(response, 400, "validation_error")

@@ -37,9 +37,7 @@ def test_livemode_must_match_the_key(make_api: Any) -> None:
     assert made["livemode"] is False
     # Payment Kit's SDK sends livemode=true by default: with a test key that is refused,
     # never silently answered from the other mode.
-    body = assert_error(
-        test_key.get(f"{BASE}/meters?livemode=true"), 400, "livemode_mismatch"
-    )
+    body = assert_error(test_key.get(f"{BASE}/meters?livemode=true"), 400, "livemode_mismatch")
     assert "test-mode API key" in body["error"]
     assert_error(
         live_key.post(f"{BASE}/meters?livemode=false", json=GUIDE_METER), 400, "livemode_mismatch"

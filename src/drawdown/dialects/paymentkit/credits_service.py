@@ -16,14 +16,15 @@ from drawdown.credits import store as credits_store
 from drawdown.credits.schemas import GrantCreate
 from drawdown.currencies import service as currencies
 from drawdown.customers import service as customers
+from drawdown.customers import store as customers_store
 from drawdown.dialects.paymentkit import render, store
 from drawdown.dialects.paymentkit.customers import require_customer
 from drawdown.dialects.paymentkit.schemas import CreditGrantCreate, PkCreditGrant
 from drawdown.dialects.paymentkit.service import native
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms, unix_s
 from drawdown.errors import field
-from drawdown.meters import service as meters
 from drawdown.ids import render_id
+from drawdown.meters import service as meters
 from drawdown.money import parse_amount
 from drawdown.tenancy import Tenant
 
@@ -63,7 +64,9 @@ def _check_applicability(config: dict[str, Any] | None) -> None:
 
 def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now: datetime) -> Any:
     _check_applicability(body.applicability_config)
-    customer = require_customer(conn, tenant, body.customer_id, ["body", "customer_id"], create=True)
+    customer = require_customer(
+        conn, tenant, body.customer_id, ["body", "customer_id"], create_at=now
+    )
     request = native(
         GrantCreate,
         customer_id=render_id("customer", customer.id),
@@ -94,7 +97,7 @@ class _Lookups:
 
     def customer(self, customer_id: uuid.UUID) -> Any:
         if customer_id not in self.customers:
-            row = customers.store.get_by_id(self.conn, self.tenant, customer_id)
+            row = customers_store.get_by_id(self.conn, self.tenant, customer_id)
             if row is None:  # deleted customers keep their history
                 row = store.customer_in_any_state(self.conn, customer_id)
             self.customers[customer_id] = render.customer(customers.render(row))

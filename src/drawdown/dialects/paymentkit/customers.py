@@ -3,6 +3,7 @@ the customer's ``external_id``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,13 +32,19 @@ def find_customer(conn: Connection, tenant: Tenant, ref: str) -> Any:
 
 
 def require_customer(
-    conn: Connection, tenant: Tenant, ref: str, loc: list[str | int], *, create: bool = False
+    conn: Connection,
+    tenant: Tenant,
+    ref: str,
+    loc: list[str | int],
+    *,
+    create_at: datetime | None = None,
 ) -> Any:
     """The customer ``ref`` names. With ``create``, a DID no customer has yet becomes a new
-    customer with that external_id (Payment Kit does this for credit grants)."""
+    customer with that external_id (Payment Kit does this for credit grants), created at
+    ``create_at`` (its events reported earlier under that DID are drawn down then)."""
     row = find_customer(conn, tenant, ref)
     if row is not None:
         return row
-    if create and not is_customer_id(ref):
-        return customers.create_customer(conn, tenant, CustomerCreate(external_id=ref))
+    if create_at is not None and not is_customer_id(ref):
+        return customers.create_customer(conn, tenant, CustomerCreate(external_id=ref), create_at)
     raise field(loc, f"no customer {ref}")

@@ -21,6 +21,7 @@ from drawdown.config import Settings
 from drawdown.credits import service as credits
 from drawdown.credits import store as credits_store
 from drawdown.currencies import service as currencies
+from drawdown.db.types import to_micros
 from drawdown.dialects.paymentkit import render, store
 from drawdown.dialects.paymentkit.credits_service import lookups
 from drawdown.dialects.paymentkit.customers import is_customer_id
@@ -28,7 +29,6 @@ from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent
 from drawdown.dialects.paymentkit.service import VALUE_PROPERTY
 from drawdown.dialects.paymentkit.wire import iso_ms, unix_s
 from drawdown.errors import ConflictError, NotFoundError, ValidationFailed, field
-from drawdown.db.types import to_micros
 from drawdown.events import service as events
 from drawdown.events import store as events_store
 from drawdown.events.pricing import price, priced_meters
@@ -93,7 +93,7 @@ def create_event(
         raise NotFoundError(f"No meter for event_name {body.event_name!r}", code="meter_not_found")
     decimals = currencies.get_currency(conn, tenant, f"cur_{meter.currency_id.hex}").decimals
     ref = body.payload.customer_id
-    raw = {
+    raw: dict[str, Any] = {
         "identifier": body.identifier,
         "name": body.event_name,
         "customer_id" if is_customer_id(ref) else "external_customer_id": ref,
@@ -134,13 +134,16 @@ def _pending_units(
     """The part of this event's debt still unpaid: debt is paid oldest first."""
     key = (row.customer_id, debt_entry.currency_id)
     later = credits_store.ledger_list_query(
-        tenant, {"customer_id": row.customer_id, "currency_id": debt_entry.currency_id, "type": "debt"}
+        tenant,
+        {"customer_id": row.customer_id, "currency_id": debt_entry.currency_id, "type": "debt"},
     ).where(credits_store.e.sequence > debt_entry.sequence)
     newer_debt = -store.sum_amounts(conn, later)
-    return max(0, min(-debt_entry.amount, debts[key] - newer_debt))
+    return max(0, min(-int(debt_entry.amount), debts[key] - newer_debt))
 
 
-def _account_debts(conn: Connection, tenant: Tenant, customer_ids: set[uuid.UUID], now: datetime) -> dict[Any, int]:
+def _account_debts(
+    conn: Connection, tenant: Tenant, customer_ids: set[uuid.UUID], now: datetime
+) -> dict[Any, int]:
     out: dict[Any, int] = {}
     for customer_id in customer_ids:
         customer = store.customer_in_any_state(conn, customer_id)
@@ -150,9 +153,7 @@ def _account_debts(conn: Connection, tenant: Tenant, customer_ids: set[uuid.UUID
     return out
 
 
-def _render_one(
-    conn: Connection, tenant: Tenant, row: Any, ctx: dict[str, Any]
-) -> PkMeterEvent:
+def _render_one(conn: Connection, tenant: Tenant, row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
     out = events.render(row)
     meter = ctx["meters"][row.name]
     entries = ctx["entries"].get(row.id, [])
@@ -162,7 +163,9 @@ def _render_one(
         # Reported for a DID no customer has yet: kept, drawn down when it appears.
         status, pending = "pending", _priced(meter, row, ctx)
     else:
-        pending = 0 if debt_entry is None else _pending_units(conn, tenant, row, debt_entry, ctx["debts"])
+        pending = (
+            0 if debt_entry is None else _pending_units(conn, tenant, row, debt_entry, ctx["debts"])
+        )
         status = "requires_action" if pending else "completed"
     props = dict(out.properties)
     value = props.get(VALUE_PROPERTY)
@@ -203,7 +206,7 @@ def _priced(meter: Any, row: Any, ctx: dict[str, Any]) -> int:
     priced = ctx["priced"].get(meter.event_name)
     if priced is None:
         return 0
-    return max(0, price(priced, row.name, to_micros(row.timestamp), row.properties))
+    return max(0, int(price(priced, row.name, to_micros(row.timestamp), row.properties)))
 
 
 def render_events(
@@ -217,9 +220,7 @@ def render_events(
         "meters": store.meters_by_event_name(conn, tenant, names),
         "priced": priced_meters(meters_store.meters_for_names(conn, tenant, names)),
         "entries": entries,
-        "debts": _account_debts(
-            conn, tenant, {r.customer_id for r in rows if r.customer_id}, now
-        ),
+        "debts": _account_debts(conn, tenant, {r.customer_id for r in rows if r.customer_id}, now),
         "look": lookups(conn, tenant),
     }
     return [_render_one(conn, tenant, row, ctx) for row in rows]

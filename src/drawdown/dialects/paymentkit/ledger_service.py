@@ -77,7 +77,8 @@ class _Context:
         names = {ev.name for ev in self.events.values()}
         self.meters = store.meters_by_event_name(conn, tenant, names)
         grant_rows = [
-            credits_store.get_grant(conn, tenant, gid) for gid in {r.grant_id for r in rows if r.grant_id}
+            credits_store.get_grant(conn, tenant, gid)
+            for gid in {r.grant_id for r in rows if r.grant_id}
         ]
         states = project(conn, grant_rows, now)
         self.look = lookups(conn, tenant)
@@ -128,9 +129,7 @@ def render_entries(
     return [_render(row, ctx) for row in rows]
 
 
-def usage_totals(
-    conn: Connection, tenant: Tenant, rows: Sequence[Any]
-) -> tuple[Decimal, int, int]:
+def usage_totals(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> tuple[Decimal, int, int]:
     """(total quantity in meter units, total credits in base units, row count)."""
     events = store.events_by_id(conn, {r.event_id for r in rows if r.event_id})
     by_name = store.meters_by_event_name(conn, tenant, {ev.name for ev in events.values()})

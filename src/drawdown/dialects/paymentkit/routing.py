@@ -9,7 +9,7 @@ and this dialect keeps Payment Kit's."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -44,7 +44,9 @@ PageSizeParam = Annotated[
 
 
 def error_response(status: int, message: str, code: str) -> JSONResponse:
-    response = JSONResponse({"error": message, "code": code}, status_code=_STATUS.get(status, status))
+    response = JSONResponse(
+        {"error": message, "code": code}, status_code=_STATUS.get(status, status)
+    )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
@@ -72,7 +74,7 @@ def _drawdown_message(exc: DrawdownError) -> str:
 class PaymentKitRoute(APIRoute):
     """An APIRoute whose failures come out in Payment Kit's error body."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def handler(request: Request) -> Response:

@@ -42,7 +42,9 @@ def native(model: type[M], **values: Any) -> M:
         ) from None
 
 
-def render_meter(conn: Connection, tenant: Tenant, row: Any, cache: dict[Any, Any] | None = None) -> PkMeter:
+def render_meter(
+    conn: Connection, tenant: Tenant, row: Any, cache: dict[Any, Any] | None = None
+) -> PkMeter:
     """A meter with its ``paymentCurrency`` expanded (``cache`` spares a list one currency
     lookup per meter)."""
     cache = {} if cache is None else cache

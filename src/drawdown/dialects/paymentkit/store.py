@@ -16,16 +16,16 @@ from drawdown.tenancy import Tenant
 
 __all__ = [
     "count_and_page",
-    "entries_for_events",
-    "measured_by_a_meter",
-    "sum_amounts",
     "customer_in_any_state",
     "customers_with_debt",
+    "entries_for_events",
     "event_id_by_identifier",
     "event_ids_named",
     "events_by_id",
+    "measured_by_a_meter",
     "meter_for_currency",
     "meters_by_event_name",
+    "sum_amounts",
 ]
 
 
@@ -110,7 +110,9 @@ def entries_for_events(
     if not event_ids:
         return []
     e = ledger_entries.c
-    query = select(ledger_entries).where(e.event_id.in_(list(event_ids)), *_tenant(ledger_entries, tenant))
+    query = select(ledger_entries).where(
+        e.event_id.in_(list(event_ids)), *_tenant(ledger_entries, tenant)
+    )
     return list(conn.execute(query.order_by(e.sequence)))
 
 

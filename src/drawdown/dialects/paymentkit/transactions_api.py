@@ -71,7 +71,10 @@ def _filters(
         filters["customer_id"] = customer.id
     if args.get("currency_id"):
         filters["currency_id"] = currencies.get_currency(conn, tenant, args["currency_id"]).id
-    for name, kind, key in (("credit_grant_id", "credit_grant", "grant_id"), ("source", "event", "event_id")):
+    for name, kind, key in (
+        ("credit_grant_id", "credit_grant", "grant_id"),
+        ("source", "event", "event_id"),
+    ):
         if args.get(name):
             parsed = parse_id(kind, args[name])
             if parsed is None:
