@@ -156,7 +156,7 @@ def list_events(
 ) -> ListResource[EventOut]:
     """Newest first by default. ``start_timestamp`` is inclusive, ``end_timestamp``
     exclusive. drawdown filters by one ``external_customer_id`` at a time."""
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-timestamp"])
+    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-timestamp"], store.c.id)
     externals = external_customer_id or []
     if len(externals) > 1:
         raise field(["query", "external_customer_id"], "drawdown accepts one value here")
@@ -182,7 +182,7 @@ def list_events(
             time_to=end_timestamp,
             extra=extra,
         )
-        rows, total = page_rows(conn, query, [*order_by, store.c.id.desc()], page=page, limit=limit)
+        rows, total = page_rows(conn, query, order_by, page=page, limit=limit)
         customers = _customers_by_id(conn, ctx.tenant, rows)
     items = [event_out(row, customers.get(row.customer_id)) for row in rows]
     return list_resource(items, total, limit)

@@ -111,13 +111,11 @@ def list_meters(
     limit: PerPageParam = 10,
     sorting: SortingParam = None,
 ) -> ListResource[MeterOut]:
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["name"])
+    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["name"], meters.c.id)
     status = None if is_archived is None else ("inactive" if is_archived else "active")
     select = store.list_query(ctx.tenant, event_name=None, status=status, q=query)
     with ctx.database.read() as conn:
-        return page_of_query(
-            conn, select, [*order_by, meters.c.id], page=page, limit=limit, render=meter_out
-        )
+        return page_of_query(conn, select, order_by, page=page, limit=limit, render=meter_out)
 
 
 @router.get("/{id}", response_model=MeterOut, summary="Get Meter")

@@ -67,8 +67,10 @@ def order_by_sorting(
     sorting: list[str] | None,
     columns: dict[str, ColumnElement[Any]],
     default: list[str],
+    tie: ColumnElement[Any],
 ) -> list[ColumnElement[Any]]:
-    """``["-created_at", "name"]`` to ORDER BY terms; an unknown criterion is Polar's 422."""
+    """``["-created_at", "name"]`` to ORDER BY terms, ended by ``tie`` (a unique column) in
+    the direction of the first criterion; an unknown criterion is Polar's 422."""
     criteria = sorting or default
     terms: list[ColumnElement[Any]] = []
     for index, criterion in enumerate(criteria):
@@ -76,6 +78,7 @@ def order_by_sorting(
         if column is None:
             raise ValidationFailed([(["query", "sorting", index], "Invalid sorting criterion.")])
         terms.append(column.desc() if criterion.startswith("-") else column.asc())
+    terms.append(tie.desc() if criteria[0].startswith("-") else tie.asc())
     return terms
 
 
