@@ -11,7 +11,7 @@ import httpx
 import pytest
 from polar_sdk import Polar, models
 
-from tests.polar.conftest import LiveServer, PolarKey
+from tests.dialects.polar.conftest import LiveServer, PolarKey
 
 
 @pytest.fixture
