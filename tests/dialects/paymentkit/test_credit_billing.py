@@ -223,7 +223,12 @@ def test_insufficient_credits_then_a_top_up(pk: Any, clock: Any) -> None:
     clock.advance(timedelta(seconds=1))
     top_up = grant(pk, customer["id"], cur, "4")
     assert (top_up["status"], top_up["remaining_amount"]) == ("depleted", "0")
-    assert pk.ok("GET", f"{BASE}/meter-events/{short['id']}")["status"] == "completed"
+    paid = pk.ok("GET", f"{BASE}/meter-events/{short['id']}")
+    assert (paid["status"], paid["credit_consumed"], paid["credit_pending"]) == (
+        "completed",
+        "800",
+        "0",
+    )
     after = pk.ok("GET", f"{BASE}/meter-events/{later['id']}")
     assert (after["status"], after["credit_pending"]) == ("requires_action", "100")
     assert pk.ok("GET", f"{BASE}/meter-events/pending-amount?customer_id={DID}") == {cur: "100"}
