@@ -17,7 +17,19 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
-from sqlalchemy import ColumnElement, Numeric, Text, and_, case, false, func, literal, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 __all__ = [
@@ -222,7 +234,7 @@ class JsonPath:
     def number(self) -> ColumnElement[Any]:
         if self.is_sqlite:
             return func.json_extract(self.column, self.path)
-        return func.cast(self.column.op("#>>")(self.path), Numeric())
+        return cast(self.column.op("#>>")(self.path), Numeric())
 
     def is_number(self) -> ColumnElement[bool]:
         kinds = ("integer", "real") if self.is_sqlite else ("number",)
