@@ -225,6 +225,8 @@ def aggregate(conn: Connection, q: Query, *, total: bool) -> list[Row]:
 
 
 def _latest(conn: Connection, q: Query, *, total: bool, is_sqlite: bool) -> list[Row]:
+    """Per (bucket, group) the numeric value of the latest event with one (null when none
+    has): events with a number rank first, then by timestamp and id, newest first."""
     path = JsonPath(c.properties, split_path(q.meter.aggregation_property), is_sqlite)
     key = (
         literal(0)
@@ -232,22 +234,23 @@ def _latest(conn: Connection, q: Query, *, total: bool, is_sqlite: bool) -> list
         else key_sql(c.timestamp, q.time_from, q.time_to, q.window, q.tz, q.buckets)
     )
     groups = [] if total else _group_sql(q, is_sqlite)
-    partition = [key, *groups]
-    rank = func.row_number().over(
-        partition_by=partition, order_by=[c.timestamp.desc(), c.id.desc()]
-    )
+    has_number = case((path.is_number(), 1), else_=0)
+    order = [has_number.desc(), c.timestamp.desc(), c.id.desc()]
+    rank = func.row_number().over(partition_by=[key, *groups], order_by=order)
+    labels = [key.label("k"), *(g.label(f"g{i}") for i, g in enumerate(groups))]
+    value = case((path.is_number(), path.number())).label("v")
     inner = (
-        select(
-            key.label("k"),
-            *(g.label(f"g{i}") for i, g in enumerate(groups)),
-            path.number().label("v"),
-            rank.label("rn"),
-        )
-        .where(and_(*_conditions(q, is_sqlite)), path.is_number())
-        .subquery()
+        select(*labels, value, rank.label("rn")).where(and_(*_conditions(q, is_sqlite))).subquery()
     )
     rows = conn.execute(select(inner).where(inner.c.rn == 1))
-    return [Row(int(row.k), tuple(row[1 : 1 + len(groups)]), to_decimal(row.v)) for row in rows]
+    return [
+        Row(
+            int(row.k),
+            tuple(row[1 : 1 + len(groups)]),
+            None if row.v is None else to_decimal(row.v),
+        )
+        for row in rows
+    ]
 
 
 _PATH = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
@@ -261,11 +264,7 @@ def _render_group(q: Query, group: tuple[Any, ...]) -> Any:
             return external_id
         return render_id("customer", uuid.UUID(str(customer_id)))
     (value,) = group
-    value = None if value is None else json.loads(value)
-    if value is None or isinstance(value, bool | str):
-        return value
-    number = to_decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
+    return None if value is None else json.loads(value)
 
 
 def report(conn: Connection, q: Query) -> UsageOut:

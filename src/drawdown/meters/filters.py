@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     true,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -223,7 +224,7 @@ class JsonPath:
         """The value as SQL text (strings unquoted)."""
         if self.is_sqlite:
             return func.json_extract(self.column, self.path)
-        return self.column.op("#>>")(self.path)
+        return type_coerce(self.column.op("#>>")(self.path), Text)
 
     def raw(self) -> ColumnElement[Any]:
         """The value as JSON text (strings quoted), for grouping and distinct counts."""
