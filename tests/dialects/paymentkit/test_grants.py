@@ -169,3 +169,16 @@ def test_event_value_precision_and_timestamp(pk: Any, clock: Any) -> None:
         "validation_error",
     )
     assert "timestamp" in body["error"]
+
+
+def test_a_negative_value_grants_credits(pk: Any) -> None:
+    """drawdown's rule for negative usage (a promotional grant of that size) applies here too."""
+    meter = create_meter(pk)
+    event = report(pk, "did:n", "-5", "refund-1")
+    assert event["payload"]["value"] == "-5"
+    summary = pk.ok("GET", f"{BASE}/credit-grants/summary?customer_id=did:n")
+    assert summary == {}  # no customer yet: the event waits for it
+    made = pk.ok("POST", "/v1/customers", 201, json={"external_id": "did:n"})
+    listed = pk.ok("GET", f"{BASE}/credit-grants?customer_id={made['id']}")
+    assert [(g["amount"], g["category"]) for g in listed["list"]] == [("500", "promotional")]
+    assert listed["list"][0]["currency_id"] == meter["currency_id"]
