@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 # The live-server harness of the Polar dialect's tests: one uvicorn process per backend.
-from tests.polar.conftest import _live_servers, live_server, polar_key
+from tests.dialects.polar.conftest import _live_servers, live_server, polar_key
 
 __all__ = ["_live_servers", "live_server", "polar_key"]
 
