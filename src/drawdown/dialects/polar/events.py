@@ -20,6 +20,7 @@ from drawdown.customers import store as customer_store
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
+    NoMetadataFilter,
     PageParam,
     PerPageParam,
     SortingParam,
@@ -139,7 +140,12 @@ def _conditions(
 MultiParam = Annotated[list[str] | None, Query()]
 
 
-@router.get("/", response_model=ListResource[EventOut], summary="List Events")
+@router.get(
+    "/",
+    response_model=ListResource[EventOut],
+    summary="List Events",
+    dependencies=[NoMetadataFilter],
+)
 def list_events(
     ctx: ReadCtx,
     filter: Annotated[str | None, Query(description="A JSON filter, as a meter's")] = None,
