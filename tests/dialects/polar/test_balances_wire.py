@@ -353,3 +353,19 @@ def test_customer_state_has_a_balance_per_active_meter(api: Any) -> None:
     }
     assert api.ok("GET", f"/polar/v1/customers/{customer['id']}/state") == state
     assert api.get("/polar/v1/customers/external/nobody/state").status_code == 404
+
+
+def test_events_before_the_customer_are_drawn_down_when_it_is_created(api: Any) -> None:
+    make_meter(api)
+    ingest(api, usage("early", -10), usage("early", 3))
+    api.ok(
+        "POST", "/polar/v1/customers/", 201, json={"email": "e@example.com", "external_id": "early"}
+    )
+    assert numbers(meter_of(api, "early")) == (-7.0, 0, 7.0)
+    # As in Polar, a meter's filter and aggregation are fixed once it has events.
+    meter = api.ok("GET", "/polar/v1/meters/")["items"][0]
+    frozen = api.patch(f"/polar/v1/meters/{meter['id']}", json={"aggregation": {"func": "count"}})
+    assert frozen.status_code == 422 and frozen.json()["detail"][0]["loc"] == [
+        "body",
+        "aggregation",
+    ]
