@@ -26,9 +26,14 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def _routers() -> list[Any]:
+    from drawdown.credits.api import router as credits
+    from drawdown.currencies.api import router as currencies
     from drawdown.customers.api import router as customers
+    from drawdown.dialects.polar.api import routers as polar_routers
+    from drawdown.events.api import router as events
+    from drawdown.meters.api import router as meters
 
-    return [customers]
+    return [customers, currencies, meters, events, credits, *polar_routers()]
 
 
 def create_app(
@@ -41,7 +46,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clock_thread = None
+        if settings.run_clock_in_server:
+            from drawdown.credits.clock import ClockThread
+
+            clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
+            clock_thread.start()
         yield
+        if clock_thread is not None:
+            clock_thread.stop()
         database.dispose()
 
     app = FastAPI(

@@ -99,6 +99,29 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run the background clock (grant activation and expiry) outside the server.
+
+    Any number of workers and servers may run it at once. To leave it to workers only, start
+    servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false."""
+    import threading
+
+    from drawdown.clock import SystemClock
+    from drawdown.credits.clock import run_clock
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+    try:
+        run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        database.dispose()
+
+
 def _print_bootstrap_key(settings: Settings) -> None:
     from drawdown.keys import service
 

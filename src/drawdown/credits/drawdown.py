@@ -1,20 +1,80 @@
-"""Drawdown of usage against grants (DESIGN rules 1, 5, 6, 7). Being written in the
-credits branch; until it lands this accepts usage and books nothing."""
+"""Drawdown of usage against grants, inside the ingest transaction (DESIGN rules 1, 5, 6, 7,
+13). One batch: create missing accounts, lock every touched account once in id order, load
+their open grants in one query, apply the clock and each usage in batch order in memory,
+then write grants, entries and accounts with one multi-row statement each."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.credits import store
+from drawdown.credits.book import Book, GrantState
 from drawdown.credits.usage import Usage
+from drawdown.ids import new_id
 from drawdown.tenancy import Tenant
 
-__all__ = ["apply_usage"]
+__all__ = ["DEFAULT_PRIORITY", "USAGE_GRANT_NAME", "apply_usage", "open_books"]
+
+DEFAULT_PRIORITY = 50
+USAGE_GRANT_NAME = "Credit from usage event"
+
+
+def open_books(
+    conn: Connection, tenant: Tenant, keys: Sequence[store.AccountKey], now: datetime
+) -> dict[store.AccountKey, tuple[Any, Book]]:
+    """Locked, caught-up books for these accounts (created if missing)."""
+    store.ensure_accounts(conn, tenant, keys, now)
+    rows = store.lock_accounts(conn, tenant, keys)
+    books = store.load_books(conn, rows)
+    opened = {}
+    for row in rows:
+        book = books[row.id]
+        book.catch_up(now)
+        opened[(row.customer_id, row.currency_id)] = (row, book)
+    return opened
 
 
 def apply_usage(conn: Connection, tenant: Tenant, usages: Sequence[Usage], now: datetime) -> None:
     """Book ``usages`` (in order) against their customers' grants, inside the caller's
-    transaction. Locks each touched credit account once, in a fixed order."""
-    return None
+    transaction. When this returns, every touched balance is exact."""
+    usages = [u for u in usages if u.amount_units != 0]
+    if not usages:
+        return
+    opened = open_books(conn, tenant, [(u.customer_id, u.currency_id) for u in usages], now)
+    grant_values: dict[uuid.UUID, dict[str, Any]] = {}
+    for usage in usages:
+        _, book = opened[(usage.customer_id, usage.currency_id)]
+        if usage.amount_units > 0:
+            book.consume(usage.amount_units, usage.event_id, usage.timestamp, now)
+        else:
+            grant = _usage_grant(usage, now)
+            grant_values[grant.id] = {
+                "name": USAGE_GRANT_NAME,
+                "source_event_id": usage.event_id,
+            }
+            book.add_grant(grant, now)
+    for _, book in opened.values():
+        book.catch_up(now)  # a usage grant may carry an expiry already past
+        book.check()
+    store.flush_books(conn, list(opened.values()), now, grant_values)
+
+
+def _usage_grant(usage: Usage, now: datetime) -> GrantState:
+    """A negative usage event grants credits (rule 7): promotional, default priority,
+    effective from the event's time (or now, for a timestamp slightly in the future)."""
+    units = -usage.amount_units
+    return GrantState(
+        id=new_id(),
+        amount=units,
+        remaining=units,
+        category="promotional",
+        priority=DEFAULT_PRIORITY,
+        effective_at=min(usage.timestamp, now),
+        expires_at=usage.expires_at,
+        status="pending",
+    )

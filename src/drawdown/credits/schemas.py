@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from drawdown.schemas import Metadata, Timestamp
+
+__all__ = [
+    "AccessOut",
+    "BalanceList",
+    "BalanceOut",
+    "GrantCreate",
+    "GrantOut",
+    "LedgerEntryOut",
+]
+
+GrantStatus = Literal["pending", "active", "depleted", "expired", "voided"]
+EntryType = Literal[
+    "grant", "consumption", "debt", "settlement", "debt_settled", "expiration", "void"
+]
+DecimalString = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    Field(description='A decimal amount in the currency\'s units, e.g. "12.50"'),
+]
+
+
+class GrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = None
+    external_customer_id: str | None = None
+    currency_id: str | None = Field(default=None, description="Or give meter_id")
+    meter_id: str | None = Field(default=None, description="Grant in this meter's currency")
+    amount: DecimalString | int
+    category: Literal["paid", "promotional"] = "paid"
+    priority: int = Field(default=50, ge=0, le=100, description="Lower is drawn first")
+    effective_at: AwareDatetime | None = Field(default=None, description="Default: now")
+    expires_at: AwareDatetime | None = Field(default=None, description="Default: never")
+    name: Annotated[str, StringConstraints(max_length=255)] = ""
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class GrantOut(BaseModel):
+    object: Literal["credit_grant"] = "credit_grant"
+    id: str
+    customer_id: str
+    currency_id: str
+    amount: str
+    remaining: str
+    category: str
+    priority: int
+    effective_at: Timestamp
+    expires_at: Timestamp | None
+    status: GrantStatus
+    name: str
+    metadata: dict[str, str | int | float | bool]
+    source_event_id: str | None
+    livemode: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class LedgerEntryOut(BaseModel):
+    object: Literal["credit_transaction"] = "credit_transaction"
+    id: str
+    customer_id: str
+    currency_id: str
+    sequence: int
+    type: EntryType
+    amount: str
+    balance_after: str
+    grant_id: str | None
+    event_id: str | None
+    livemode: bool
+    created_at: Timestamp
+
+
+class BalanceOut(BaseModel):
+    object: Literal["balance"] = "balance"
+    currency_id: str
+    available: str = Field(description="Credits that can be drawn now")
+    debt: str = Field(description="Usage not covered by any grant, paid by the next grant")
+    pending: str = Field(description="Credits of grants that are not effective yet")
+    next_expiry_at: Timestamp | None
+    next_expiry_amount: str | None
+
+
+class BalanceList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[BalanceOut]
+    has_more: bool = False
+
+
+class AccessOut(BaseModel):
+    object: Literal["access"] = "access"
+    customer_id: str
+    meter_id: str
+    currency_id: str
+    has_access: bool
+    available: str
+    debt: str

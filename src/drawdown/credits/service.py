@@ -1,0 +1,261 @@
+"""Credit rules: grants (create, void, expire), balances and access checks, the ledger.
+
+Every read of a balance or a grant runs the same in-memory clock as the writers
+(Book.catch_up), so a grant past its expires_at reads as expired and a due grant reads as
+active (having paid debt first) before the background clock books either (rule 8)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.credits import store
+from drawdown.credits.book import Book, GrantState
+from drawdown.credits.drawdown import open_books
+from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
+from drawdown.customers.service import get_customer, resolve_customer
+from drawdown.errors import ConflictError, NotFoundError, field
+from drawdown.ids import new_id, parse_id, render_id
+from drawdown.money import AmountError, format_units, parse_amount
+from drawdown.tenancy import Tenant
+
+__all__ = [
+    "access",
+    "balances",
+    "create_grant",
+    "expire_grant",
+    "get_entry",
+    "get_grant",
+    "project_grants",
+    "render_entry",
+    "render_grant",
+    "void_grant",
+]
+
+
+def _currency_for(conn: Connection, tenant: Tenant, body: GrantCreate) -> tuple[uuid.UUID, int]:
+    if (body.currency_id is None) == (body.meter_id is None):
+        raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
+    if body.currency_id is not None:
+        parsed = parse_id("currency", body.currency_id)
+        row = None if parsed is None else store.find_currency(conn, tenant, parsed)
+        if row is None:
+            raise field(["body", "currency_id"], f"no currency {body.currency_id}")
+        return row.id, row.decimals
+    meter = _meter(conn, tenant, body.meter_id or "", ["body", "meter_id"])
+    return meter.currency_id, meter.decimals
+
+
+def _meter(conn: Connection, tenant: Tenant, ref: str, loc: list[str | int]) -> Any:
+    parsed = parse_id("meter", ref) if ref.startswith("mtr_") else None
+    row = store.find_meter(conn, tenant, parsed, None if parsed else ref)
+    if row is None:
+        raise field(loc, f"no meter {ref!r}")
+    return row
+
+
+def _check_times(body: GrantCreate, now: datetime) -> datetime:
+    effective_at = body.effective_at or now
+    if body.expires_at is not None:
+        if body.expires_at <= effective_at:
+            raise field(["body", "expires_at"], "must be after effective_at")
+        if body.expires_at <= now:
+            raise field(["body", "expires_at"], "is already in the past")
+    return effective_at
+
+
+def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datetime) -> Any:
+    customer = resolve_customer(conn, tenant, body.customer_id, body.external_customer_id)
+    currency_id, decimals = _currency_for(conn, tenant, body)
+    try:
+        units = parse_amount(body.amount, decimals)
+    except AmountError as exc:
+        raise field(["body", "amount"], str(exc)) from None
+    if units == 0:
+        raise field(["body", "amount"], "must be greater than zero")
+    effective_at = _check_times(body, now)
+    grant = GrantState(
+        id=new_id(),
+        amount=units,
+        remaining=units,
+        category=body.category,
+        priority=body.priority,
+        effective_at=effective_at,
+        expires_at=body.expires_at,
+        status="pending",
+    )
+    opened = open_books(conn, tenant, [(customer.id, currency_id)], now)
+    account, book = opened[(customer.id, currency_id)]
+    book.add_grant(grant, now)
+    book.check()
+    extra = {grant.id: {"name": body.name, "metadata_": body.metadata}}
+    store.flush_books(conn, [(account, book)], now, extra)
+    return _grant_row(conn, tenant, grant.id)
+
+
+def _grant_row(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> Any:
+    row = store.get_grant(conn, tenant, grant_id)
+    assert row is not None
+    return row
+
+
+def get_grant(conn: Connection, tenant: Tenant, grant_ref: str) -> Any:
+    parsed = parse_id("credit_grant", grant_ref)
+    row = None if parsed is None else store.get_grant(conn, tenant, parsed)
+    if row is None:
+        raise NotFoundError(f"No credit grant {grant_ref}")
+    return row
+
+
+def _close_grant(
+    conn: Connection, tenant: Tenant, grant_ref: str, now: datetime, action: str
+) -> Any:
+    row = get_grant(conn, tenant, grant_ref)
+    opened = open_books(conn, tenant, [(row.customer_id, row.currency_id)], now)
+    account, book = opened[(row.customer_id, row.currency_id)]
+    state = book.grants.get(row.id)
+    if state is None or state.status not in ("pending", "active"):
+        status = state.status if state is not None else row.status
+        raise ConflictError(f"Credit grant is {status}; it cannot be {action}", code="grant_closed")
+    if action == "voided":
+        book.void(state, now)
+    else:
+        if state.expires_at is None or state.expires_at > now:
+            state.expires_at = now
+        book.expire(state, now)
+    book.check()
+    store.flush_books(conn, [(account, book)], now)
+    return _grant_row(conn, tenant, row.id)
+
+
+def void_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> Any:
+    """Void: what remains leaves the account with a ``void`` entry (rule 9)."""
+    return _close_grant(conn, tenant, grant_ref, now, "voided")
+
+
+def expire_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> Any:
+    """Expire now: what remains leaves with an ``expiration`` entry (rule 9)."""
+    return _close_grant(conn, tenant, grant_ref, now, "expired")
+
+
+def _read_books(conn: Connection, accounts: Sequence[Any], now: datetime) -> dict[uuid.UUID, Book]:
+    """Books as the clock would leave them at ``now``, computed without writing."""
+    books = store.load_books(conn, accounts)
+    for book in books.values():
+        book.catch_up(now)
+    return books
+
+
+def project_grants(
+    conn: Connection, rows: Sequence[Any], now: datetime
+) -> dict[uuid.UUID, GrantState]:
+    """The state of open grants among ``rows`` at ``now`` (closed grants never change)."""
+    account_ids = sorted({r.account_id for r in rows if r.status in ("pending", "active")})
+    if not account_ids:
+        return {}
+    accounts = store.accounts_by_id(conn, account_ids)
+    states: dict[uuid.UUID, GrantState] = {}
+    for book in _read_books(conn, accounts, now).values():
+        states.update(book.grants)
+    return states
+
+
+def render_grant(row: Any, state: GrantState | None = None) -> GrantOut:
+    remaining, status = (state.remaining, state.status) if state else (row.remaining, row.status)
+    expires_at = state.expires_at if state else row.expires_at
+    return GrantOut(
+        id=render_id("credit_grant", row.id),
+        customer_id=render_id("customer", row.customer_id),
+        currency_id=render_id("currency", row.currency_id),
+        amount=format_units(row.amount, row.decimals),
+        remaining=format_units(remaining, row.decimals),
+        category=row.category,
+        priority=row.priority,
+        effective_at=row.effective_at,
+        expires_at=expires_at,
+        status=status,
+        name=row.name,
+        metadata=row.metadata_,
+        source_event_id=render_id("event", row.source_event_id) if row.source_event_id else None,
+        livemode=row.mode == "live",
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def render_entry(row: Any) -> LedgerEntryOut:
+    return LedgerEntryOut(
+        id=render_id("ledger_entry", row.id),
+        customer_id=render_id("customer", row.customer_id),
+        currency_id=render_id("currency", row.currency_id),
+        sequence=row.sequence,
+        type=row.type,
+        amount=format_units(row.amount, row.decimals),
+        balance_after=format_units(row.balance_after, row.decimals),
+        grant_id=render_id("credit_grant", row.grant_id) if row.grant_id else None,
+        event_id=render_id("event", row.event_id) if row.event_id else None,
+        livemode=row.mode == "live",
+        created_at=row.created_at,
+    )
+
+
+def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> Any:
+    parsed = parse_id("ledger_entry", entry_ref)
+    row = None if parsed is None else store.get_entry(conn, tenant, parsed)
+    if row is None:
+        raise NotFoundError(f"No credit transaction {entry_ref}")
+    return row
+
+
+def _balance(currency_id: uuid.UUID, decimals: int, book: Book) -> BalanceOut:
+    pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
+    expiring = [
+        g for g in book.grants.values() if g.status == "active" and g.remaining and g.expires_at
+    ]
+    next_at = min((g.expires_at for g in expiring if g.expires_at), default=None)
+    next_amount = sum(g.remaining for g in expiring if g.expires_at == next_at)
+    return BalanceOut(
+        currency_id=render_id("currency", currency_id),
+        available=format_units(book.available(), decimals),
+        debt=format_units(book.debt, decimals),
+        pending=format_units(pending, decimals),
+        next_expiry_at=next_at,
+        next_expiry_amount=format_units(next_amount, decimals) if next_at else None,
+    )
+
+
+def balances(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> list[BalanceOut]:
+    accounts = store.accounts_of_customer(conn, tenant, customer.id)
+    books = _read_books(conn, accounts, now)
+    return [_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
+
+
+def access(
+    conn: Connection, tenant: Tenant, customer_ref: str, meter_ref: str, now: datetime
+) -> AccessOut:
+    """May this customer use this meter now? True while credits are available."""
+    customer = get_customer(conn, tenant, customer_ref)
+    return access_for(conn, tenant, customer, meter_ref, now)
+
+
+def access_for(
+    conn: Connection, tenant: Tenant, customer: Any, meter_ref: str, now: datetime
+) -> AccessOut:
+    meter = _meter(conn, tenant, meter_ref, ["query", "meter"])
+    account = store.account_for(conn, tenant, customer.id, meter.currency_id)
+    available = debt = 0
+    if account is not None:
+        book = _read_books(conn, [account], now)[account.id]
+        available, debt = book.available(), book.debt
+    return AccessOut(
+        customer_id=render_id("customer", customer.id),
+        meter_id=render_id("meter", meter.id),
+        currency_id=render_id("currency", meter.currency_id),
+        has_access=available > 0,
+        available=format_units(available, meter.decimals),
+        debt=format_units(debt, meter.decimals),
+    )

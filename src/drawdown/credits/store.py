@@ -1,0 +1,380 @@
+"""All SQL of the credits domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from drawdown.credits.book import OPEN_STATUSES, Book, EntryDraft, GrantState
+from drawdown.db.tables import credit_accounts, credit_grants, currencies, ledger_entries, meters
+from drawdown.ids import new_id
+from drawdown.tenancy import Tenant
+
+__all__ = [
+    "AccountKey",
+    "AccountRow",
+    "due_account_ids",
+    "ensure_accounts",
+    "flush_books",
+    "get_grant",
+    "grant_list_query",
+    "ledger_list_query",
+    "load_books",
+    "lock_accounts",
+]
+
+a = credit_accounts.c
+g = credit_grants.c
+e = ledger_entries.c
+
+# (customer_id, currency_id)
+AccountKey = tuple[uuid.UUID, uuid.UUID]
+AccountRow = Any
+
+
+def ensure_accounts(
+    conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], now: datetime
+) -> None:
+    """Create missing accounts; concurrent creators of the same account both succeed."""
+    rows = [
+        {
+            "id": new_id(),
+            "organization_id": tenant.organization_id,
+            "mode": tenant.mode,
+            "customer_id": customer_id,
+            "currency_id": currency_id,
+            "balance": 0,
+            "debt": 0,
+            "last_sequence": 0,
+            "updated_at": now,
+        }
+        for customer_id, currency_id in sorted(set(keys))
+    ]
+    if not rows:
+        return
+    make_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        make_insert(credit_accounts).on_conflict_do_nothing(
+            index_elements=["customer_id", "currency_id"]
+        ),
+        rows,
+    )
+
+
+def lock_accounts(
+    conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
+) -> list[AccountRow]:
+    """Lock the accounts, always in id order so concurrent batches cannot deadlock (rule 13).
+    On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    query = (
+        select(credit_accounts)
+        .where(
+            a.organization_id == tenant.organization_id,
+            a.mode == tenant.mode,
+            or_(*[and_(a.customer_id == cus, a.currency_id == cur) for cus, cur in wanted]),
+        )
+        .order_by(a.id)
+    )
+    return list(conn.execute(_for_update(conn, query, skip_locked)))
+
+
+def lock_accounts_by_id(
+    conn: Connection, account_ids: Sequence[uuid.UUID], *, skip_locked: bool = False
+) -> list[AccountRow]:
+    query = select(credit_accounts).where(a.id.in_(sorted(account_ids))).order_by(a.id)
+    return list(conn.execute(_for_update(conn, query, skip_locked)))
+
+
+def _for_update(conn: Connection, query: Select[Any], skip_locked: bool) -> Select[Any]:
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query
+
+
+def _grant_state(row: Any) -> GrantState:
+    return GrantState(
+        id=row.id,
+        amount=row.amount,
+        remaining=row.remaining,
+        category=row.category,
+        priority=row.priority,
+        effective_at=row.effective_at,
+        expires_at=row.expires_at,
+        status=row.status,
+        booked_at=row.booked_at,
+        closed_at=row.closed_at,
+    )
+
+
+def load_books(conn: Connection, accounts: Sequence[AccountRow]) -> dict[uuid.UUID, Book]:
+    """Each account with its open (pending or active) grants, in one query."""
+    books = {row.id: Book(row.balance, row.debt, row.last_sequence, grants={}) for row in accounts}
+    if not books:
+        return books
+    rows = conn.execute(
+        select(credit_grants).where(g.account_id.in_(list(books)), g.status.in_(OPEN_STATUSES))
+    )
+    for row in rows:
+        books[row.account_id].grants[row.id] = _grant_state(row)
+    return books
+
+
+def flush_books(
+    conn: Connection,
+    pairs: Sequence[tuple[AccountRow, Book]],
+    now: datetime,
+    new_grant_values: dict[uuid.UUID, dict[str, Any]] | None = None,
+) -> None:
+    """Write what each book changed (new grants, grant updates, entries, the account), one
+    multi-row statement per kind of write for the whole batch."""
+    new_grant_values = new_grant_values or {}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    accounts: list[dict[str, Any]] = []
+    for account, book in pairs:
+        if not book.changed and not book.entries:
+            continue
+        for grant_id in sorted(book.changed):
+            grant = book.grants[grant_id]
+            if grant.is_new:
+                inserts.append(_new_grant_row(grant, account, now, new_grant_values))
+            else:
+                updates.append(_grant_update_row(grant, now))
+        entries.extend(_entry_row(entry, account, now) for entry in book.entries)
+        accounts.append(
+            {
+                "b_id": account.id,
+                "balance": book.balance,
+                "debt": book.debt,
+                "last_sequence": book.last_sequence,
+                "updated_at": now,
+            }
+        )
+    if inserts:
+        conn.execute(insert(credit_grants), inserts)
+    if updates:
+        conn.execute(
+            update(credit_grants)
+            .where(g.id == bindparam("b_id"))
+            .values(
+                remaining=bindparam("remaining"),
+                status=bindparam("status"),
+                booked_at=bindparam("booked_at"),
+                closed_at=bindparam("closed_at"),
+                expires_at=bindparam("expires_at"),
+                updated_at=bindparam("updated_at"),
+            ),
+            updates,
+        )
+    if entries:
+        conn.execute(insert(ledger_entries), entries)
+    if accounts:
+        conn.execute(
+            update(credit_accounts)
+            .where(a.id == bindparam("b_id"))
+            .values(
+                balance=bindparam("balance"),
+                debt=bindparam("debt"),
+                last_sequence=bindparam("last_sequence"),
+                updated_at=bindparam("updated_at"),
+            ),
+            accounts,
+        )
+
+
+def _new_grant_row(
+    grant: GrantState,
+    account: AccountRow,
+    now: datetime,
+    extra: dict[uuid.UUID, dict[str, Any]],
+) -> dict[str, Any]:
+    values = {
+        "id": grant.id,
+        "organization_id": account.organization_id,
+        "mode": account.mode,
+        "customer_id": account.customer_id,
+        "currency_id": account.currency_id,
+        "account_id": account.id,
+        "amount": grant.amount,
+        "remaining": grant.remaining,
+        "category": grant.category,
+        "priority": grant.priority,
+        "effective_at": grant.effective_at,
+        "expires_at": grant.expires_at,
+        "status": grant.status,
+        "booked_at": grant.booked_at,
+        "closed_at": grant.closed_at,
+        "name": "",
+        "metadata_": {},
+        "source_event_id": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(extra.get(grant.id, {}))
+    return values
+
+
+def _grant_update_row(grant: GrantState, now: datetime) -> dict[str, Any]:
+    return {
+        "b_id": grant.id,
+        "remaining": grant.remaining,
+        "status": grant.status,
+        "booked_at": grant.booked_at,
+        "closed_at": grant.closed_at,
+        "expires_at": grant.expires_at,
+        "updated_at": now,
+    }
+
+
+def _entry_row(entry: EntryDraft, account: AccountRow, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "organization_id": account.organization_id,
+        "mode": account.mode,
+        "account_id": account.id,
+        "customer_id": account.customer_id,
+        "currency_id": account.currency_id,
+        "sequence": entry.sequence,
+        "type": entry.type,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "grant_id": entry.grant_id,
+        "event_id": entry.event_id,
+        "created_at": now,
+    }
+
+
+def get_grant(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> Any:
+    return conn.execute(
+        select(credit_grants, currencies.c.decimals)
+        .join(currencies, currencies.c.id == g.currency_id)
+        .where(g.id == grant_id, g.organization_id == tenant.organization_id, g.mode == tenant.mode)
+    ).one_or_none()
+
+
+def grant_list_query(
+    tenant: Tenant,
+    *,
+    customer_id: uuid.UUID | None,
+    currency_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+) -> Select[Any]:
+    query = (
+        select(credit_grants, currencies.c.decimals)
+        .join(currencies, currencies.c.id == g.currency_id)
+        .where(g.organization_id == tenant.organization_id, g.mode == tenant.mode)
+    )
+    if customer_id is not None:
+        query = query.where(g.customer_id == customer_id)
+    if currency_id is not None:
+        query = query.where(g.currency_id == currency_id)
+    if statuses is not None:
+        query = query.where(g.status.in_(statuses))
+    return query
+
+
+def ledger_list_query(tenant: Tenant, filters: dict[str, Any]) -> Select[Any]:
+    query = (
+        select(ledger_entries, currencies.c.decimals)
+        .join(currencies, currencies.c.id == e.currency_id)
+        .where(e.organization_id == tenant.organization_id, e.mode == tenant.mode)
+    )
+    for name in ("customer_id", "currency_id", "grant_id", "event_id", "type"):
+        if filters.get(name) is not None:
+            query = query.where(e[name] == filters[name])
+    if filters.get("created_from") is not None:
+        query = query.where(e.created_at >= filters["created_from"])
+    if filters.get("created_to") is not None:
+        query = query.where(e.created_at < filters["created_to"])
+    return query
+
+
+def get_entry(conn: Connection, tenant: Tenant, entry_id: uuid.UUID) -> Any:
+    return conn.execute(ledger_list_query(tenant, {}).where(e.id == entry_id)).one_or_none()
+
+
+def accounts_of_customer(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> list[Any]:
+    return list(
+        conn.execute(
+            select(credit_accounts, currencies.c.decimals)
+            .join(currencies, currencies.c.id == a.currency_id)
+            .where(
+                a.organization_id == tenant.organization_id,
+                a.mode == tenant.mode,
+                a.customer_id == customer_id,
+            )
+            .order_by(a.id)
+        )
+    )
+
+
+def account_for(
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, currency_id: uuid.UUID
+) -> Any:
+    return conn.execute(
+        select(credit_accounts).where(
+            a.organization_id == tenant.organization_id,
+            a.mode == tenant.mode,
+            a.customer_id == customer_id,
+            a.currency_id == currency_id,
+        )
+    ).one_or_none()
+
+
+def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Accounts with a grant waiting to activate or to expire (every tenant)."""
+    query = (
+        select(g.account_id)
+        .where(
+            or_(
+                and_(g.status == "pending", g.effective_at <= now),
+                and_(g.status.in_(OPEN_STATUSES), g.expires_at <= now),
+            )
+        )
+        .group_by(g.account_id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def count_rows(conn: Connection, query: Select[Any]) -> int:
+    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def find_currency(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Any:
+    return conn.execute(
+        select(currencies).where(
+            currencies.c.id == currency_id,
+            currencies.c.organization_id == tenant.organization_id,
+            currencies.c.mode == tenant.mode,
+        )
+    ).one_or_none()
+
+
+def find_meter(
+    conn: Connection, tenant: Tenant, meter_id: uuid.UUID | None, event_name: str | None
+) -> Any:
+    """A meter by id or by event_name, with its currency's decimals."""
+    m = meters.c
+    condition = m.id == meter_id if meter_id is not None else m.event_name == event_name
+    return conn.execute(
+        select(m.id, m.currency_id, currencies.c.decimals)
+        .join(currencies, currencies.c.id == m.currency_id)
+        .where(condition, m.organization_id == tenant.organization_id, m.mode == tenant.mode)
+    ).one_or_none()
+
+
+def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:
+    return list(
+        conn.execute(select(credit_accounts).where(a.id.in_(list(account_ids))).order_by(a.id))
+    )
