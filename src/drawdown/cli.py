@@ -109,12 +109,14 @@ def worker() -> None:
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
+    from drawdown.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+    database = _database(settings.database_url)
     try:
+        # Inside the try: a Ctrl-C right after the banner still stops cleanly.
+        typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
         run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
     except KeyboardInterrupt:
         pass

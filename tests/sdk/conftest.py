@@ -4,6 +4,7 @@ test session on a free 127.0.0.1 port; each test gets a fresh organization and A
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,8 +20,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from typer.testing import CliRunner
 
 import drawdown
+from drawdown.cli import app as cli_app
 from drawdown.db.engine import Database
 from drawdown.keys import service as keys
 from drawdown.tenancy import Tenant
@@ -144,6 +147,26 @@ def api_key(make_key: Callable[..., str]) -> str:
 def client(live_url: str, api_key: str) -> Iterator[drawdown.Client]:
     with drawdown.Client(api_key, base_url=live_url, backoff_s=0.05) as sdk:
         yield sdk
+
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def run(live_url: str, api_key: str) -> Run:
+    """``run("customers", "list", "--json")`` -> the CliRunner result, connected by env vars."""
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+        base = {"DRAWDOWN_API_KEY": api_key, "DRAWDOWN_BASE_URL": live_url, "COLUMNS": "200"}
+        return runner.invoke(cli_app, list(args), env={**base, **(env or {})})
+
+    return invoke
+
+
+def ok_json(result: Any) -> Any:
+    assert result.exit_code == 0, (result.output, result.stderr)
+    return json.loads(result.stdout)
 
 
 # A small real HTTP server whose behaviour a test scripts: it answers each request with

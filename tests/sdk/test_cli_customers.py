@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from drawdown.cli import app
-
-Run = Callable[..., Any]
-
-
-@pytest.fixture
-def run(live_url: str, api_key: str) -> Run:
-    """``run("customers", "list", "--json")`` -> the CliRunner result, connected by env vars."""
-    runner = CliRunner()
-
-    def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-        base = {"DRAWDOWN_API_KEY": api_key, "DRAWDOWN_BASE_URL": live_url, "COLUMNS": "200"}
-        return runner.invoke(app, list(args), env={**base, **(env or {})})
-
-    return invoke
-
-
-def ok_json(result: Any) -> Any:
-    assert result.exit_code == 0, (result.output, result.stderr)
-    return json.loads(result.stdout)
+from tests.sdk.conftest import Run, ok_json
 
 
 def test_customers_create_get_list(run: Run) -> None:

@@ -62,7 +62,7 @@ def create(
     name: Annotated[str, typer.Option(help="Display name.")],
     event_name: Annotated[str, typer.Option(help="Events with this name feed the meter.")],
     aggregation: Annotated[
-        str, typer.Option(help="sum, count, min, max, avg, latest or unique_count.")
+        str, typer.Option(help="sum, count, max, min, avg, unique or latest.")
     ] = "count",
     property_: Annotated[
         str | None,

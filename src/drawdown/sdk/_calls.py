@@ -183,7 +183,7 @@ def customers_list(
 
 
 def currencies_create(
-    *, name: str, decimals: int, symbol: str | None = None, idempotency_key: str | None = None
+    *, name: str, symbol: str, decimals: int, idempotency_key: str | None = None
 ) -> Call[Currency]:
     """Create a currency credits are counted in, with ``decimals`` places."""
     body = _body(name=name, symbol=symbol, decimals=decimals)
@@ -221,7 +221,8 @@ def meters_create(
 ) -> Call[Meter]:
     """Create a meter over events named ``event_name``.
 
-    ``aggregation`` is ``{"func": "sum"|"count"|..., "property": "path.in.properties"}``;
+    ``aggregation`` is ``{"func": "sum", "property": "tokens"}`` (func: sum, count, max,
+    min, avg, unique or latest; every func but count needs a property path);
     ``rate`` is credits per unit (default 1) in ``currency_id`` (created for the meter when
     not given)."""
     agg = aggregation.model_dump() if isinstance(aggregation, MeterAggregation) else aggregation
@@ -252,15 +253,20 @@ def meters_update(
     unit: str | Omit | None = OMIT,
     metadata: Metadata | Omit | None = OMIT,
     filter: Any = OMIT,
+    aggregation: Mapping[str, Any] | MeterAggregation | Omit = OMIT,
     rate: Decimal | str | int | Omit = OMIT,
 ) -> Call[Meter]:
-    """Change the fields given of a meter."""
+    """Change the fields given of a meter. ``filter`` and ``aggregation`` can change only
+    while no event of the meter's event_name is stored."""
+    if isinstance(aggregation, MeterAggregation):
+        aggregation = aggregation.model_dump()
     fields = {
         "name": name,
         "description": description,
         "unit": unit,
         "metadata": metadata,
         "filter": filter,
+        "aggregation": aggregation,
         "rate": rate if isinstance(rate, Omit) else exact(rate, "rate"),
     }
     body = {k: v for k, v in fields.items() if not isinstance(v, Omit)}
