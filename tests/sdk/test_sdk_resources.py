@@ -234,3 +234,42 @@ def test_retried_grant_void_is_idempotent(client: drawdown.Client) -> None:
     assert client.credit_grants.void(grant.id, idempotency_key="void-1") == first
     voids = list(client.credit_transactions.list_all(customer_id=customer.id, type="void"))
     assert len(voids) == 1 and voids[0].amount == Decimal("-3.00")
+
+
+def test_meter_usage(client: drawdown.Client) -> None:
+    ann = client.customers.create(external_id="ann")
+    client.customers.create(external_id="bob")
+    meter = client.meters.create(
+        name="Tokens", event_name="api_call", aggregation={"func": "sum", "property": "tokens"}
+    )
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    events = [
+        {"identifier": f"u{i}", "name": "api_call", "external_customer_id": who,
+         "timestamp": hour + timedelta(minutes=20 * i), "properties": {"tokens": tokens}}
+        for i, (who, tokens) in enumerate([("ann", 5), ("bob", 7), ("ann", 1.5), ("ann", 10)])
+    ]  # fmt: skip
+    assert client.events.ingest(events).inserted == 4
+
+    usage = client.meters.usage(meter.id, from_=hour, to=hour + timedelta(hours=2), window="hour")
+    assert isinstance(usage, drawdown.MeterUsage) and usage.meter_id == meter.id
+    assert (usage.from_, usage.to, usage.window, usage.timezone) == (
+        hour,
+        hour + timedelta(hours=2),
+        "hour",
+        "UTC",
+    )
+    assert [(b.start, b.value) for b in usage.buckets] == [
+        (hour, Decimal("13.5")), (hour + timedelta(hours=1), Decimal("10"))]  # fmt: skip
+    assert usage.total == Decimal("23.5")  # exact decimals, no float drift
+
+    by_name = client.meters.usage(
+        "api_call", from_=hour, to=hour + timedelta(hours=2), window="none", customer_id=ann.id
+    )
+    assert by_name.total == Decimal("16.5") and len(by_name.buckets) == 1
+    grouped = client.meters.usage(
+        meter.id, from_=hour, to=hour + timedelta(hours=2), window="none", group_by="customer"
+    )
+    assert sorted(str(b.value) for b in grouped.buckets) == ["16.5", "7"]
+    assert all(b.group is not None for b in grouped.buckets)
+    with pytest.raises(drawdown.ValidationFailedError):
+        client.meters.usage(meter.id, from_=hour, to=hour - timedelta(hours=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -30,6 +31,9 @@ from drawdown.sdk import MeterUsage
 __all__ = ["app"]
 
 app = typer.Typer(help="Create and list meters; show a meter's usage.", no_args_is_help=True)
+
+# `meters usage` without --from shows this many days before --to.
+DEFAULT_USAGE_DAYS = 30
 
 COLUMNS: list[Column] = [
     ("id", lambda m: m.id),
@@ -126,9 +130,13 @@ def list_(
 def usage(
     meter: Annotated[str, typer.Argument(help="A mtr_ id or the meter's event name.")],
     from_: Annotated[
-        str | None, typer.Option("--from", help="Start, RFC 3339 (e.g. 2025-01-01T00:00:00Z).")
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start, RFC 3339 (e.g. 2025-01-01T00:00:00Z); default: 30 days before --to.",
+        ),
     ] = None,
-    to: Annotated[str | None, typer.Option(help="End (exclusive), RFC 3339.")] = None,
+    to: Annotated[str | None, typer.Option(help="End (exclusive), RFC 3339; default: now.")] = None,
     window: Annotated[
         str | None, typer.Option(help="minute, hour, day, week, month or none.")
     ] = None,
@@ -141,17 +149,27 @@ def usage(
 ) -> None:
     """Show a meter's usage: one row per window (and group), then the total."""
     with reporting_errors(), connect(api_key, base_url) as client:
-        meter_id = meter if meter.startswith("mtr_") else client.meters.get(meter).id
+        end: str | datetime = to or datetime.now(UTC)
+        start = from_ or (_parse_time(end) - timedelta(days=DEFAULT_USAGE_DAYS))
         result = client.meters.usage(
-            meter_id,
-            from_=from_,
-            to=to,
+            meter,
+            from_=start,
+            to=end,
             window=window,  # type: ignore[arg-type]  # the server names a bad value
             timezone=timezone,
             customer_id=customer_id,
             group_by=group_by,
         )
     _emit_usage(result, as_json)
+
+
+def _parse_time(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--to must be an RFC 3339 time, got {value!r}", 2) from None
 
 
 def _emit_usage(result: MeterUsage, as_json: bool) -> None:

@@ -301,19 +301,20 @@ def meters_deactivate(meter_id: str) -> Call[Meter]:
 
 
 def meters_usage(
-    meter_id: str,
+    meter: str,
     *,
-    from_: Time | None = None,
-    to: Time | None = None,
+    from_: Time,
+    to: Time,
     window: Literal["minute", "hour", "day", "week", "month", "none"] | None = None,
     timezone: str | None = None,
     customer_id: str | None = None,
     group_by: str | None = None,
 ) -> Call[MeterUsage]:
-    """A meter's aggregated usage in ``[from_, to)``, in windows (buckets) or in total.
+    """A meter's (id or event_name) aggregated usage in ``[from_, to)``: one bucket per
+    window (default day; ``"none"``: one bucket), and the total.
 
-    ``group_by`` is ``"customer"`` or a property path; ``timezone`` (IANA) sets where days
-    and months start."""
+    ``group_by`` is ``"customer"`` or a property path; ``timezone`` (IANA, default UTC) sets
+    where days and months start."""
     params = query(
         from_=_time(from_),
         to=_time(to),
@@ -322,7 +323,7 @@ def meters_usage(
         customer_id=customer_id,
         group_by=group_by,
     )
-    path = f"/v1/meters/{_seg(meter_id)}/usage"
+    path = f"/v1/meters/{_seg(meter)}/usage"
     return Call("GET", path, MeterUsage.model_validate, params=params)
 
 
