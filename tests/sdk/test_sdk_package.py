@@ -80,7 +80,7 @@ def test_times_are_rfc3339_utc_and_naive_times_refused() -> None:
     )
     assert call.params == {"from": "2025-01-01T00:00:00Z", "to": "2025-02-01T00:00:00Z"}
     with pytest.raises(ValueError, match="naive"):
-        meters_usage("mtr_x", from_=datetime(2025, 1, 1))
+        meters_usage("mtr_x", from_=datetime(2025, 1, 1), to="2025-02-01T00:00:00Z")
 
 
 def test_update_sends_only_the_fields_given() -> None:
