@@ -14,31 +14,33 @@ def ledger_checked(database: Any) -> Any:
     check_ledger(database)
 
 
-@pytest.fixture
-def setup(api: Any, database: Any) -> Any:
+class Setup:
     """A customer and a meter on `api_calls` (sum of `units`, rate 1, 2-decimal currency)."""
 
-    class Setup:
-        def __init__(self) -> None:
-            self.customer = api.ok("POST", "/v1/customers", 201, json={"external_id": "c1"})
-            self.currency, self.meter = _TEMP_sql_meter(api, database)
+    def __init__(self, api: Any, database: Any) -> None:
+        self.api = api
+        self.customer = api.ok("POST", "/v1/customers", 201, json={"external_id": "c1"})
+        self.currency, self.meter = _TEMP_sql_meter(api, database)
 
-        def grant(self, amount: str, status: int = 201, **extra: Any) -> Any:
-            body = {
-                "customer_id": self.customer["id"],
-                "currency_id": self.currency["id"],
-                "amount": amount,
-            }
-            return api.ok("POST", "/v1/credit-grants", status, json={**body, **extra})
+    def grant(self, amount: str, status: int = 201, **extra: Any) -> Any:
+        body = {
+            "customer_id": self.customer["id"],
+            "currency_id": self.currency["id"],
+            "amount": amount,
+        }
+        return self.api.ok("POST", "/v1/credit-grants", status, json={**body, **extra})
 
-        def balance(self) -> dict[str, str]:
-            data = api.ok("GET", f"/v1/customers/{self.customer['id']}/balances")["data"]
-            return {"available": "0.00", "debt": "0.00", "pending": "0.00"} if not data else data[0]
+    def balance(self) -> dict[str, str]:
+        data = self.api.ok("GET", f"/v1/customers/{self.customer['id']}/balances")["data"]
+        return {"available": "0.00", "debt": "0.00", "pending": "0.00"} if not data else data[0]
 
-        def available(self) -> str:
-            return self.balance()["available"]
+    def available(self) -> str:
+        return self.balance()["available"]
 
-    return Setup()
+
+@pytest.fixture
+def setup(api: Any, database: Any) -> Setup:
+    return Setup(api, database)
 
 
 def _TEMP_sql_meter(api: Any, database: Any) -> Any:
