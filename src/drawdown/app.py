@@ -27,9 +27,14 @@ PROBLEM_JSON = "application/problem+json"
 
 def _routers() -> list[Any]:
     from drawdown.credits.api import router as credits
+    from drawdown.currencies.api import router as currencies
     from drawdown.customers.api import router as customers
+    from drawdown.dialects.paymentkit.api import router as paymentkit
+    from drawdown.dialects.polar.api import routers as polar_routers
+    from drawdown.events.api import router as events
+    from drawdown.meters.api import router as meters
 
-    return [customers, credits]
+    return [customers, currencies, meters, events, credits, *polar_routers(), paymentkit]
 
 
 def create_app(

@@ -33,6 +33,7 @@ __all__ = [
     "project_grants",
     "render_entry",
     "render_grant",
+    "update_grant_metadata",
     "void_grant",
 ]
 
@@ -259,3 +260,13 @@ def access_for(
         available=format_units(available, meter.decimals),
         debt=format_units(debt, meter.decimals),
     )
+
+
+def update_grant_metadata(
+    conn: Connection, tenant: Tenant, grant_ref: str, metadata: dict[str, Any], now: datetime
+) -> Any:
+    """Replace a grant's metadata (any status): labels only, so no entry is written and no
+    amount, time or status changes."""
+    row = get_grant(conn, tenant, grant_ref)
+    store.update_grant_metadata(conn, row.id, metadata, now)
+    return _grant_row(conn, tenant, row.id)

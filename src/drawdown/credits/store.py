@@ -27,6 +27,7 @@ __all__ = [
     "ledger_list_query",
     "load_books",
     "lock_accounts",
+    "update_grant_metadata",
 ]
 
 a = credit_accounts.c
@@ -377,4 +378,12 @@ def find_meter(
 def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:
     return list(
         conn.execute(select(credit_accounts).where(a.id.in_(list(account_ids))).order_by(a.id))
+    )
+
+
+def update_grant_metadata(
+    conn: Connection, grant_id: uuid.UUID, metadata: dict[str, Any], now: datetime
+) -> None:
+    conn.execute(
+        update(credit_grants).where(g.id == grant_id).values(metadata_=metadata, updated_at=now)
     )

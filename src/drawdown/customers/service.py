@@ -3,6 +3,7 @@ deletion is soft (history keeps pointing at the customer)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -12,6 +13,7 @@ from drawdown.clock import utcnow
 from drawdown.customers import store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.errors import ConflictError, NotFoundError, field
+from drawdown.events.service import claim_customer_events
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.tenancy import Tenant
 
@@ -46,10 +48,12 @@ def _conflict(external_id: str) -> ConflictError:
     )
 
 
-def create_customer(conn: Connection, tenant: Tenant, body: CustomerCreate) -> Any:
+def create_customer(
+    conn: Connection, tenant: Tenant, body: CustomerCreate, now: datetime | None = None
+) -> Any:
     if body.external_id is not None and store.external_id_taken(conn, tenant, body.external_id):
         raise _conflict(body.external_id)
-    now = utcnow()
+    now = now or utcnow()
     customer_id = new_id()
     try:
         with conn.begin_nested():
@@ -70,7 +74,17 @@ def create_customer(conn: Connection, tenant: Tenant, body: CustomerCreate) -> A
     except IntegrityError:
         # Another transaction created the same external_id between our check and insert.
         raise _conflict(body.external_id or "") from None
+    if body.external_id is not None:
+        _claim_events(conn, tenant, customer_id, body.external_id, now)
     return store.get_by_id(conn, tenant, customer_id)
+
+
+def _claim_events(
+    conn: Connection, tenant: Tenant, customer_id: Any, external_id: str, now: datetime
+) -> None:
+    """Events already stored under this external id become the customer's and are drawn
+    down now (DESIGN rule 11)."""
+    claim_customer_events(conn, tenant, customer_id, external_id, now)
 
 
 def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> Any:
@@ -111,7 +125,10 @@ def resolve_customer(
     raise field(["body", loc], "customer_id or external_customer_id is required")
 
 
-def update_customer(conn: Connection, tenant: Tenant, row: Any, body: CustomerUpdate) -> Any:
+def update_customer(
+    conn: Connection, tenant: Tenant, row: Any, body: CustomerUpdate, now: datetime | None = None
+) -> Any:
+    now = now or utcnow()
     changes = body.model_dump(exclude_unset=True)
     if "external_id" in changes:
         new_external = changes["external_id"]
@@ -126,7 +143,9 @@ def update_customer(conn: Connection, tenant: Tenant, row: Any, body: CustomerUp
     if "metadata" in changes:
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
-        store.update_customer(conn, row.id, changes, utcnow())
+        store.update_customer(conn, row.id, changes, now)
+    if row.external_id is None and changes.get("external_id") is not None:
+        _claim_events(conn, tenant, row.id, changes["external_id"], now)
     return store.get_by_id(conn, tenant, row.id)
 
 

@@ -1,0 +1,1 @@
+"""Currencies: what credits are counted in."""

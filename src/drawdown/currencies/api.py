@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from drawdown.currencies import service, store
+from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
+from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.idempotency import run_create
+from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/currencies", tags=["currencies"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@router.post("", status_code=201, response_model=CurrencyOut)
+def create_currency(
+    body: CurrencyCreate, ctx: WriteCtx, idempotency_key: IdempotencyKey = None
+) -> Response:
+    return run_create(
+        ctx,
+        idempotency_key,
+        "POST /v1/currencies",
+        body,
+        lambda conn: service.render(
+            service.create_currency(conn, ctx.tenant, body, ctx.clock.now())
+        ),
+    )
+
+
+@router.get("", response_model=Page[CurrencyOut])
+def list_currencies(
+    ctx: ReadCtx, limit: LimitParam = DEFAULT_LIMIT, starting_after: StartingAfterParam = None
+) -> Page[CurrencyOut]:
+    with ctx.database.read() as conn:
+        return paginate(
+            conn,
+            store.list_query(ctx.tenant),
+            store.c.id,
+            kind="currency",
+            limit=limit,
+            max_limit=ctx.settings.max_page_limit,
+            starting_after=starting_after,
+            render=service.render,
+        )
+
+
+@router.get("/{currency_id}", response_model=CurrencyOut)
+def get_currency(currency_id: str, ctx: ReadCtx) -> CurrencyOut:
+    with ctx.database.read() as conn:
+        return service.render(service.get_currency(conn, ctx.tenant, currency_id))

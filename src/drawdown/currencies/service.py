@@ -1,0 +1,53 @@
+"""Currency rules: a currency's decimal places are fixed at creation (stored amounts are
+integers scaled by them, so changing them would change every balance)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.currencies import store
+from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
+from drawdown.errors import NotFoundError
+from drawdown.ids import new_id, parse_id, render_id
+from drawdown.tenancy import Tenant
+
+__all__ = ["create_currency", "get_currency", "render"]
+
+
+def render(row: Any) -> CurrencyOut:
+    return CurrencyOut(
+        id=render_id("currency", row.id),
+        name=row.name,
+        symbol=row.symbol,
+        decimals=row.decimals,
+        livemode=row.mode == "live",
+        created_at=row.created_at,
+    )
+
+
+def create_currency(conn: Connection, tenant: Tenant, body: CurrencyCreate, now: datetime) -> Any:
+    currency_id = new_id()
+    store.insert_currency(
+        conn,
+        {
+            "id": currency_id,
+            "organization_id": tenant.organization_id,
+            "mode": tenant.mode,
+            "name": body.name,
+            "symbol": body.symbol,
+            "decimals": body.decimals,
+            "created_at": now,
+        },
+    )
+    return store.get_by_id(conn, tenant, currency_id)
+
+
+def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Any:
+    parsed = parse_id("currency", currency_id)
+    row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
+    if row is None:
+        raise NotFoundError(f"No currency {currency_id}")
+    return row

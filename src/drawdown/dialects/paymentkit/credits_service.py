@@ -1,0 +1,223 @@
+"""Credit grants in Payment Kit's terms, over :mod:`drawdown.credits`: create with human
+amounts and unix-second times, read with base-unit strings and Payment Kit's status names,
+the per-currency summary and the availability check."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.credits import service as credits
+from drawdown.credits import store as credits_store
+from drawdown.credits.schemas import GrantCreate
+from drawdown.currencies import service as currencies
+from drawdown.customers import service as customers
+from drawdown.customers import store as customers_store
+from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit.customers import require_customer
+from drawdown.dialects.paymentkit.schemas import CreditGrantCreate, PkCreditGrant
+from drawdown.dialects.paymentkit.service import native
+from drawdown.dialects.paymentkit.wire import from_unix, iso_ms, unix_s
+from drawdown.errors import field
+from drawdown.ids import render_id
+from drawdown.meters import service as meters
+from drawdown.money import parse_amount
+from drawdown.tenancy import Tenant
+
+__all__ = [
+    "STATUS_FROM_PK",
+    "STATUS_TO_PK",
+    "available_units",
+    "create_grant",
+    "debts",
+    "lookups",
+    "project",
+    "render_grant",
+    "render_grants",
+    "summary",
+]
+
+STATUS_TO_PK = {"active": "granted"}
+STATUS_FROM_PK = {"granted": "active"}
+
+
+def _check_applicability(config: dict[str, Any] | None) -> None:
+    """Every drawdown grant applies to all metered usage in its currency, which is what
+    ``{scope: {price_type: 'metered'}}`` says; drawdown has no prices to narrow it to."""
+    if not config:
+        return
+    scope = config.get("scope") or {}
+    if set(config) - {"scope"} or set(scope) - {"price_type", "prices"}:
+        raise field(["body", "applicability_config"], "only scope.price_type is supported")
+    if scope.get("prices"):
+        raise field(
+            ["body", "applicability_config", "scope", "prices"],
+            "drawdown has no prices: a grant applies to all usage in its currency",
+        )
+    if scope.get("price_type") not in (None, "metered"):
+        raise field(["body", "applicability_config", "scope", "price_type"], "must be 'metered'")
+
+
+def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now: datetime) -> Any:
+    _check_applicability(body.applicability_config)
+    customer = require_customer(
+        conn, tenant, body.customer_id, ["body", "customer_id"], create_at=now
+    )
+    request = native(
+        GrantCreate,
+        customer_id=render_id("customer", customer.id),
+        currency_id=body.currency_id,
+        amount=body.amount if isinstance(body.amount, str) else repr(body.amount),
+        category=body.category,
+        priority=50 if body.priority is None else body.priority,
+        effective_at=None if body.effective_at is None else from_unix(body.effective_at),
+        expires_at=None if body.expires_at is None else from_unix(body.expires_at),
+        name=body.name or "",
+        metadata=body.metadata or {},
+    )
+    return credits.create_grant(conn, tenant, request, now)
+
+
+def project(conn: Connection, rows: Sequence[Any], now: datetime) -> dict[uuid.UUID, Any]:
+    """Grant states as of ``now`` (an expiry that has passed reads as expired at once)."""
+    return credits.project_grants(conn, rows, now)
+
+
+class _Lookups:
+    """Customers and currencies rendered once per request."""
+
+    def __init__(self, conn: Connection, tenant: Tenant) -> None:
+        self.conn, self.tenant = conn, tenant
+        self.customers: dict[uuid.UUID, Any] = {}
+        self.currencies: dict[uuid.UUID, Any] = {}
+
+    def customer(self, customer_id: uuid.UUID) -> Any:
+        if customer_id not in self.customers:
+            row = customers_store.get_by_id(self.conn, self.tenant, customer_id)
+            if row is None:  # deleted customers keep their history
+                row = store.customer_in_any_state(self.conn, customer_id)
+            self.customers[customer_id] = render.customer(customers.render(row))
+        return self.customers[customer_id]
+
+    def currency(self, currency_id: uuid.UUID) -> Any:
+        if currency_id not in self.currencies:
+            ref = render_id("currency", currency_id)
+            cur = currencies.render(currencies.get_currency(self.conn, self.tenant, ref))
+            self.currencies[currency_id] = (cur, render.payment_currency(cur))
+        return self.currencies[currency_id]
+
+
+def lookups(conn: Connection, tenant: Tenant) -> _Lookups:
+    return _Lookups(conn, tenant)
+
+
+def render_grant(row: Any, state: Any, look: _Lookups) -> PkCreditGrant:
+    out = credits.render_grant(row, state)
+    decimals = row.decimals
+    return PkCreditGrant(
+        id=out.id,
+        amount=str(parse_amount(out.amount, decimals)),
+        remaining_amount=str(parse_amount(out.remaining, decimals)),
+        currency_id=out.currency_id,
+        customer_id=out.customer_id,
+        name=out.name or None,
+        category=out.category,
+        priority=out.priority,
+        status=STATUS_TO_PK.get(out.status, out.status),
+        effective_at=unix_s(out.effective_at),
+        expires_at=unix_s(out.expires_at),
+        voided_at=unix_s(row.closed_at) if out.status == "voided" else None,
+        applicability_config=None,
+        livemode=out.livemode,
+        metadata=dict(out.metadata),
+        created_at=iso_ms(out.created_at),
+        updated_at=iso_ms(out.updated_at),
+        customer=look.customer(row.customer_id),
+        paymentCurrency=look.currency(row.currency_id)[1],
+    )
+
+
+def render_grants(
+    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
+) -> list[PkCreditGrant]:
+    states = project(conn, rows, now)
+    look = lookups(conn, tenant)
+    return [render_grant(row, states.get(row.id), look) for row in rows]
+
+
+def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> dict[str, Any]:
+    """Payment Kit's effective credit summary: per currency, the grants in effect now
+    (granted, not expired), their total and remaining amounts in base units, and count."""
+    query = credits_store.grant_list_query(
+        tenant, customer_id=customer.id, currency_id=None, statuses=("pending", "active")
+    )
+    rows = conn.execute(query.order_by(credits_store.g.id)).all()
+    states = project(conn, rows, now)
+    look = lookups(conn, tenant)
+    out: dict[str, Any] = {}
+    for row in rows:
+        state = states.get(row.id)
+        if state is None or state.status != "active":
+            continue
+        cur, pk_currency = look.currency(row.currency_id)
+        entry = out.get(cur.id)
+        if entry is None:
+            entry = out[cur.id] = {
+                "paymentCurrency": pk_currency.model_dump(),
+                "totalAmount": 0,
+                "remainingAmount": 0,
+                "grantCount": 0,
+            }
+            mtr = store.meter_for_currency(conn, tenant, row.currency_id)
+            if mtr is not None:
+                entry["meter"] = render.plain_meter(meters.render(mtr))
+        entry["totalAmount"] += row.amount
+        entry["remainingAmount"] += state.remaining
+        entry["grantCount"] += 1
+    for entry in out.values():
+        entry["totalAmount"] = str(entry["totalAmount"])
+        entry["remainingAmount"] = str(entry["remainingAmount"])
+    return out
+
+
+def available_units(
+    conn: Connection, tenant: Tenant, customer: Any, currency_id: str, now: datetime
+) -> tuple[int, int]:
+    """(available, debt) of one customer in one currency, in base units, as of now."""
+    cur = currencies.get_currency(conn, tenant, currency_id)
+    for balance in credits.balances(conn, tenant, customer, now):
+        if balance.currency_id == currency_id:
+            return (
+                parse_amount(balance.available, cur.decimals),
+                parse_amount(balance.debt, cur.decimals),
+            )
+    return 0, 0
+
+
+def debts(
+    conn: Connection, tenant: Tenant, customer: Any | None, currency_id: str | None, now: datetime
+) -> dict[str, str]:
+    """Payment Kit's pending amounts: usage not covered by credits (drawdown's debt), in
+    base units per currency, for one customer or for all."""
+    if currency_id is not None:
+        currencies.get_currency(conn, tenant, currency_id)  # 404 for an unknown currency
+    if customer is not None:
+        owners = [customer]
+    else:
+        cur = None if currency_id is None else currencies.get_currency(conn, tenant, currency_id)
+        ids = store.customers_with_debt(conn, tenant, None if cur is None else cur.id)
+        owners = [store.customer_in_any_state(conn, cid) for cid in ids]
+    totals: dict[str, int] = {}
+    for owner in owners:
+        for balance in credits.balances(conn, tenant, owner, now):
+            if currency_id is not None and balance.currency_id != currency_id:
+                continue
+            cur_row = currencies.get_currency(conn, tenant, balance.currency_id)
+            units = parse_amount(balance.debt, cur_row.decimals)
+            if units:
+                totals[balance.currency_id] = totals.get(balance.currency_id, 0) + units
+    return {key: str(value) for key, value in totals.items()}

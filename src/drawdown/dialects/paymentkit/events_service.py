@@ -1,0 +1,230 @@
+"""Meter events in Payment Kit's terms, over drawdown's ingest.
+
+Payment Kit stores a meter event as ``pending`` and consumes credits later in a queue; the
+shortfall stays on the event as ``credit_pending`` until a new grant pays it. drawdown
+ingests and draws credits down in the same transaction, so the event comes back already
+processed: ``completed`` when credits covered it, ``requires_action`` while part of it is
+debt. Debt is paid oldest first when credits arrive, so an event's ``credit_pending`` is the
+part of its own debt that the account's remaining debt still covers, newest events last."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select
+
+from drawdown.config import Settings
+from drawdown.credits import service as credits
+from drawdown.credits import store as credits_store
+from drawdown.currencies import service as currencies
+from drawdown.db.types import to_micros
+from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit.credits_service import lookups
+from drawdown.dialects.paymentkit.customers import is_customer_id
+from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent
+from drawdown.dialects.paymentkit.service import VALUE_PROPERTY
+from drawdown.dialects.paymentkit.wire import iso_ms, unix_s
+from drawdown.errors import ConflictError, NotFoundError, ValidationFailed, field
+from drawdown.events import service as events
+from drawdown.events import store as events_store
+from drawdown.events.pricing import price, priced_meters
+from drawdown.meters import service as meters
+from drawdown.meters import store as meters_store
+from drawdown.money import AmountError, parse_amount
+from drawdown.tenancy import Tenant
+
+__all__ = ["create_event", "get_event", "list_query", "render_events"]
+
+# Where each native ingest field comes from in a Payment Kit meter event.
+_LOCS: dict[str, list[str | int]] = {
+    "name": ["body", "event_name"],
+    "identifier": ["body", "identifier"],
+    "customer_id": ["body", "payload", "customer_id"],
+    "external_customer_id": ["body", "payload", "customer_id"],
+    "timestamp": ["body", "timestamp"],
+    "properties": ["body", "payload"],
+}
+
+
+def _json_number(value: Decimal) -> int | float:
+    """Event properties hold JSON numbers; refuse a value a double cannot hold exactly."""
+    if value == value.to_integral_value():
+        return int(value)
+    number = float(value)
+    if Decimal(repr(number)) != value:
+        raise field(["body", "payload", "value"], "has too many significant digits")
+    return number
+
+
+def _properties(body: MeterEventCreate, decimals: int) -> dict[str, Any]:
+    try:
+        units = parse_amount(body.payload.value, decimals, allow_negative=True)
+    except AmountError as exc:
+        raise field(["body", "payload", "value"], str(exc)) from None
+    props: dict[str, Any] = {VALUE_PROPERTY: _json_number(Decimal(units).scaleb(-decimals))}
+    if body.payload.subscription_id is not None:
+        props["subscription_id"] = body.payload.subscription_id
+    if body.metadata is not None:
+        props["metadata"] = body.metadata
+    if body.source_data is not None:
+        props["source_data"] = body.source_data
+    return props
+
+
+def _translated(exc: ValidationFailed) -> ValidationFailed:
+    errors = []
+    for loc, msg in exc.errors:
+        # native: ["body", "events", 0, <field>, ...]
+        name = str(loc[3]) if len(loc) > 3 else ""
+        where = _LOCS.get(name, ["body"]) + [p for p in loc[4:] if p != VALUE_PROPERTY]
+        errors.append((where, msg))
+    return ValidationFailed(errors)
+
+
+def create_event(
+    conn: Connection, tenant: Tenant, body: MeterEventCreate, settings: Settings, now: datetime
+) -> Any:
+    meter = meters_store.get_by_event_name(conn, tenant, body.event_name)
+    if meter is None:
+        raise NotFoundError(f"No meter for event_name {body.event_name!r}", code="meter_not_found")
+    decimals = currencies.get_currency(conn, tenant, f"cur_{meter.currency_id.hex}").decimals
+    ref = body.payload.customer_id
+    raw: dict[str, Any] = {
+        "identifier": body.identifier,
+        "name": body.event_name,
+        "customer_id" if is_customer_id(ref) else "external_customer_id": ref,
+        "properties": _properties(body, decimals),
+    }
+    if body.timestamp is not None:
+        raw["timestamp"] = datetime.fromtimestamp(body.timestamp, tz=now.tzinfo)
+    try:
+        result = events.ingest(conn, tenant, [raw], settings, now)
+    except ValidationFailed as exc:
+        raise _translated(exc) from None
+    if result.duplicates:
+        raise ConflictError(
+            f"A meter event with identifier {body.identifier!r} already exists",
+            code="duplicate_identifier",
+        )
+    event_id = store.event_id_by_identifier(conn, tenant, body.identifier)
+    assert event_id is not None
+    return get_event(conn, tenant, f"evt_{event_id.hex}")
+
+
+def get_event(conn: Connection, tenant: Tenant, ref: str) -> Any:
+    """An event that some meter measures (Payment Kit has no other kind)."""
+    row = events.get_event(conn, tenant, ref)
+    if meters_store.get_by_event_name(conn, tenant, row.name) is None:
+        raise NotFoundError(f"No meter event {ref}")
+    return row
+
+
+def list_extra(tenant: Tenant) -> list[Any]:
+    """Restricts an events query to events some meter measures."""
+    return [store.measured_by_a_meter(tenant)]
+
+
+def _pending_units(
+    conn: Connection, tenant: Tenant, row: Any, debt_entry: Any, debts: dict[Any, int]
+) -> int:
+    """The part of this event's debt still unpaid: debt is paid oldest first."""
+    key = (row.customer_id, debt_entry.currency_id)
+    later = credits_store.ledger_list_query(
+        tenant,
+        {"customer_id": row.customer_id, "currency_id": debt_entry.currency_id, "type": "debt"},
+    ).where(credits_store.e.sequence > debt_entry.sequence)
+    newer_debt = -store.sum_amounts(conn, later)
+    return max(0, min(-int(debt_entry.amount), debts[key] - newer_debt))
+
+
+def _account_debts(
+    conn: Connection, tenant: Tenant, customer_ids: set[uuid.UUID], now: datetime
+) -> dict[Any, int]:
+    out: dict[Any, int] = {}
+    for customer_id in customer_ids:
+        customer = store.customer_in_any_state(conn, customer_id)
+        for balance in credits.balances(conn, tenant, customer, now):
+            cur = currencies.get_currency(conn, tenant, balance.currency_id)
+            out[(customer_id, cur.id)] = parse_amount(balance.debt, cur.decimals)
+    return out
+
+
+def _render_one(conn: Connection, tenant: Tenant, row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
+    out = events.render(row)
+    meter = ctx["meters"][row.name]
+    entries = ctx["entries"].get(row.id, [])
+    consumed = -sum(e.amount for e in entries if e.type == "consumption")
+    debt_entry = next((e for e in entries if e.type == "debt"), None)
+    if row.customer_id is None:
+        # Reported for a DID no customer has yet: kept, drawn down when it appears.
+        status, pending = "pending", _priced(meter, row, ctx)
+    else:
+        pending = (
+            0 if debt_entry is None else _pending_units(conn, tenant, row, debt_entry, ctx["debts"])
+        )
+        status = "requires_action" if pending else "completed"
+    props = dict(out.properties)
+    value = props.get(VALUE_PROPERTY)
+    payload: dict[str, Any] = {
+        "customer_id": out.external_customer_id or out.customer_id,
+        "value": "0" if value is None else format(Decimal(repr(value)).normalize(), "f"),
+    }
+    if "subscription_id" in props:
+        payload["subscription_id"] = props["subscription_id"]
+    ingested = iso_ms(out.ingested_at)
+    look = ctx["look"]
+    return PkMeterEvent(
+        id=out.id,
+        event_name=out.name,
+        payload=payload,
+        identifier=out.identifier,
+        timestamp=unix_s(out.timestamp) or 0,
+        livemode=out.livemode,
+        status=status,
+        processed_at=None if status == "pending" else unix_s(out.ingested_at),
+        attempt_count=0,
+        next_attempt=None,
+        credit_consumed=str(consumed),
+        credit_pending=str(pending),
+        metadata=props.get("metadata"),
+        source_data=props.get("source_data"),
+        created_by=None,
+        created_via="api",
+        created_at=ingested,
+        updated_at=ingested,
+        customer=None if row.customer_id is None else look.customer(row.customer_id),
+        meter=render.plain_meter(meters.render(meter)),
+        paymentCurrency=look.currency(meter.currency_id)[1],
+    )
+
+
+def _priced(meter: Any, row: Any, ctx: dict[str, Any]) -> int:
+    priced = ctx["priced"].get(meter.event_name)
+    if priced is None:
+        return 0
+    return max(0, int(price(priced, row.name, to_micros(row.timestamp), row.properties)))
+
+
+def render_events(
+    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
+) -> list[PkMeterEvent]:
+    names = {row.name for row in rows}
+    entries: dict[uuid.UUID, list[Any]] = {}
+    for entry in store.entries_for_events(conn, tenant, [row.id for row in rows]):
+        entries.setdefault(entry.event_id, []).append(entry)
+    ctx = {
+        "meters": store.meters_by_event_name(conn, tenant, names),
+        "priced": priced_meters(meters_store.meters_for_names(conn, tenant, names)),
+        "entries": entries,
+        "debts": _account_debts(conn, tenant, {r.customer_id for r in rows if r.customer_id}, now),
+        "look": lookups(conn, tenant),
+    }
+    return [_render_one(conn, tenant, row, ctx) for row in rows]
+
+
+def list_query(tenant: Tenant, **filters: Any) -> Select[Any]:
+    return events_store.list_query(tenant, extra=list_extra(tenant), **filters)

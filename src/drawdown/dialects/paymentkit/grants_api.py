@@ -1,0 +1,148 @@
+"""``/paymentkit/api/credit-grants``: Payment Kit's credit grant routes over drawdown's
+credits (grants, summary, availability)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import Connection
+
+from drawdown.credits import service as credits
+from drawdown.credits import store as credits_store
+from drawdown.currencies import service as currencies
+from drawdown.dialects.paymentkit import credits_service as grants
+from drawdown.dialects.paymentkit import render
+from drawdown.dialects.paymentkit.customers import find_customer, require_customer
+from drawdown.dialects.paymentkit.routing import (
+    PageParam,
+    PageSizeParam,
+    PaymentKitRoute,
+    ReadPk,
+    WritePk,
+)
+from drawdown.dialects.paymentkit.schemas import (
+    CreditGrantCreate,
+    CreditGrantUpdate,
+    PkCreditGrant,
+    PkPage,
+    Success,
+)
+from drawdown.dialects.paymentkit.store import count_and_page
+from drawdown.errors import field
+from drawdown.http.idempotency import run_create
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/paymentkit/api/credit-grants", route_class=PaymentKitRoute)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+PkGrantStatus = Literal["pending", "granted", "depleted", "expired", "voided"]
+CustomerRef = Annotated[str, Query(min_length=1, max_length=255, description="cus_ id or DID")]
+BaseUnits = Annotated[str, Query(pattern=r"^\d{1,30}$", description="Base units")]
+
+
+@router.post("", response_model=PkCreditGrant)
+def create_grant(
+    body: CreditGrantCreate, ctx: WritePk, idempotency_key: IdempotencyKey = None
+) -> Response:
+    def create(conn: Connection) -> PkCreditGrant:
+        row = grants.create_grant(conn, ctx.tenant, body, ctx.clock.now())
+        return grants.render_grants(conn, ctx.tenant, [row], ctx.clock.now())[0]
+
+    route = "POST /paymentkit/api/credit-grants"
+    return run_create(ctx, idempotency_key, route, body, create, status_code=200)
+
+
+@router.get("", response_model=PkPage)
+def list_grants(
+    ctx: ReadPk,
+    page: PageParam = 1,
+    page_size: PageSizeParam = 20,
+    customer_id: Annotated[str | None, Query(max_length=255)] = None,
+    currency_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: PkGrantStatus | None = None,
+) -> PkPage:
+    now = ctx.clock.now()
+    with ctx.database.read() as conn:
+        filters: dict[str, Any] = {"customer_id": None, "currency_id": None}
+        if customer_id is not None:
+            customer = find_customer(conn, ctx.tenant, customer_id)
+            if customer is None:
+                return render.page([], 0, page, page_size)
+            filters["customer_id"] = customer.id
+        if currency_id is not None:
+            filters["currency_id"] = currencies.get_currency(conn, ctx.tenant, currency_id).id
+        query = credits_store.grant_list_query(ctx.tenant, statuses=None, **filters)
+        if status is None:
+            count, rows = count_and_page(conn, query, credits_store.g.id, page, page_size)
+            items = grants.render_grants(conn, ctx.tenant, rows, now)
+        else:
+            # A stored status can read differently once the clock is applied (an expiry
+            # that has passed), so filter the grants as they read now.
+            every = conn.execute(query.order_by(credits_store.g.id.desc())).all()
+            matching = [g for g in grants.render_grants(conn, ctx.tenant, every, now)]
+            matching = [g for g in matching if g.status == status]
+            count, start = len(matching), (page - 1) * page_size
+            items = matching[start : start + page_size]
+    return render.page(items, count, page, page_size)
+
+
+@router.get("/summary")
+def summary(
+    ctx: ReadPk,
+    customer_id: CustomerRef,
+    subscription_id: Annotated[str | None, Query(max_length=255)] = None,
+) -> dict[str, Any]:
+    with ctx.database.read() as conn:
+        customer = find_customer(conn, ctx.tenant, customer_id)
+        if customer is None:
+            return {}
+        return grants.summary(conn, ctx.tenant, customer, ctx.clock.now())
+
+
+@router.get("/verify-availability")
+def verify_availability(
+    ctx: ReadPk,
+    customer_id: CustomerRef,
+    currency_id: Annotated[str, Query(min_length=1, max_length=64)],
+    pending_amount: BaseUnits | None = None,
+    max_recharge_times: Annotated[int | None, Query(ge=0)] = None,
+    max_pending_amount: BaseUnits | None = None,
+) -> dict[str, Any]:
+    """May this customer keep consuming? drawdown has no auto-recharge, so the answer is
+    whether the credits available now exceed ``pending_amount`` (base units, default 0)."""
+    with ctx.database.read() as conn:
+        customer = require_customer(conn, ctx.tenant, customer_id, ["query", "customer_id"])
+        available, debt = grants.available_units(
+            conn, ctx.tenant, customer, currency_id, ctx.clock.now()
+        )
+    pending = int(pending_amount or 0)
+    if available > pending:
+        return {"can_continue": True}
+    reason = f"insufficient credits: available {available}, pending {pending}, debt {debt}"
+    return {"can_continue": False, "reason": reason}
+
+
+@router.get("/{grant_id}", response_model=PkCreditGrant)
+def retrieve_grant(grant_id: str, ctx: ReadPk) -> PkCreditGrant:
+    with ctx.database.read() as conn:
+        row = credits.get_grant(conn, ctx.tenant, grant_id)
+        return grants.render_grants(conn, ctx.tenant, [row], ctx.clock.now())[0]
+
+
+@router.put("/{grant_id}", response_model=Success)
+def update_grant(grant_id: str, body: CreditGrantUpdate, ctx: WritePk) -> Success:
+    """``{metadata}`` replaces the metadata; ``{expired: true}`` expires the grant now
+    (its remaining leaves with an expiration entry)."""
+    if body.expired is False:
+        raise field(["body", "expired"], "only true is allowed (a grant cannot be un-expired)")
+    now = ctx.clock.now()
+    with ctx.database.write() as conn:
+        if body.metadata is not None:
+            credits.update_grant_metadata(conn, ctx.tenant, grant_id, body.metadata, now)
+        if body.expired:
+            credits.expire_grant(conn, ctx.tenant, grant_id, now)
+        if body.metadata is None and not body.expired:
+            credits.get_grant(conn, ctx.tenant, grant_id)  # 404 for an unknown grant
+    return Success(success=True)

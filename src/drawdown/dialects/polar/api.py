@@ -1,0 +1,13 @@
+"""The Polar dialect's routers, mounted under ``/polar/v1/...``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from drawdown.dialects.polar import customers
+
+__all__ = ["routers"]
+
+
+def routers() -> list[APIRouter]:
+    return [customers.router]

@@ -1,0 +1,1 @@
+"""Events: ingestion (the hot path), retrieval and lists, and usage queries."""

@@ -1,0 +1,282 @@
+"""Event rules: ingest (DESIGN rules 3, 4, 8, 10, 11), retrieval, and claiming the events
+of an external customer once the customer exists.
+
+Ingest is bulk: the whole batch is validated first (every bad index is reported and nothing
+is stored), then one query resolves customers, one reads the meters of the batch's names,
+and one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING stores the new events and
+tells duplicates apart. The credit engine then books the consuming events, once per batch,
+in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from drawdown.config import Settings
+from drawdown.credits.drawdown import apply_usage
+from drawdown.credits.usage import Usage
+from drawdown.db.types import to_micros
+from drawdown.errors import FieldError, NotFoundError, ValidationFailed, field
+from drawdown.events import store
+from drawdown.events.limits import check_properties
+from drawdown.events.pricing import (
+    CREDIT_EXPIRES_AT,
+    PricedMeter,
+    credit_expiry,
+    price,
+    priced_meters,
+    usage_for,
+)
+from drawdown.events.schemas import EventIn, EventOut, IngestResult
+from drawdown.ids import new_id, parse_id, render_id
+from drawdown.meters import store as meter_store
+from drawdown.money import AmountError
+from drawdown.tenancy import Tenant
+
+__all__ = [
+    "claim_customer_events",
+    "claim_events",
+    "get_event",
+    "ingest",
+    "render",
+    "store_batch",
+]
+
+
+def render(row: Any) -> EventOut:
+    return EventOut(
+        id=render_id("event", row.id),
+        identifier=row.identifier,
+        name=row.name,
+        customer_id=None if row.customer_id is None else render_id("customer", row.customer_id),
+        external_customer_id=row.external_customer_id,
+        timestamp=row.timestamp,
+        ingested_at=row.ingested_at,
+        properties=row.properties,
+        livemode=row.mode == "live",
+    )
+
+
+def get_event(conn: Connection, tenant: Tenant, event_id: str) -> Any:
+    parsed = parse_id("event", event_id)
+    row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
+    if row is None:
+        raise NotFoundError(f"No event {event_id}")
+    return row
+
+
+@dataclass(slots=True)
+class _Parsed:
+    index: int
+    event: EventIn
+    timestamp: datetime
+    customer_id: uuid.UUID | None
+
+
+def _loc(index: int, *parts: str | int) -> list[str | int]:
+    return ["body", "events", index, *parts]
+
+
+def _parse_one(
+    index: int, raw: Any, now: datetime, settings: Settings, errors: list[FieldError]
+) -> _Parsed | None:
+    try:
+        event = EventIn.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend((_loc(index, *err["loc"]), err["msg"]) for err in exc.errors())
+        return None
+    before = len(errors)
+    timestamp = event.timestamp or now
+    if timestamp < now - settings.max_event_age:
+        errors.append((_loc(index, "timestamp"), f"is older than {settings.max_event_age_s} s"))
+    elif timestamp > now + settings.max_event_future:
+        msg = f"is more than {settings.max_event_future_s} s in the future"
+        errors.append((_loc(index, "timestamp"), msg))
+    if (event.customer_id is None) == (event.external_customer_id is None):
+        msg = "give exactly one of customer_id and external_customer_id"
+        errors.append((_loc(index, "customer_id"), msg))
+    customer_id = None
+    if event.customer_id is not None:
+        customer_id = parse_id("customer", event.customer_id)
+        if customer_id is None:
+            errors.append((_loc(index, "customer_id"), f"no customer {event.customer_id}"))
+    problem = check_properties(event.properties)
+    if problem:
+        errors.append((_loc(index, "properties"), problem))
+    if len(errors) > before:
+        return None
+    return _Parsed(index, event, timestamp.astimezone(now.tzinfo), customer_id)
+
+
+def _parse(
+    raw_events: Sequence[Any], now: datetime, settings: Settings
+) -> tuple[list[_Parsed], list[FieldError]]:
+    errors: list[FieldError] = []
+    parsed = [_parse_one(i, raw, now, settings, errors) for i, raw in enumerate(raw_events)]
+    return [p for p in parsed if p is not None], errors
+
+
+def _customers(
+    conn: Connection, tenant: Tenant, parsed: list[_Parsed]
+) -> tuple[set[uuid.UUID], dict[str, uuid.UUID]]:
+    ids = {p.customer_id for p in parsed if p.customer_id is not None}
+    external = {p.event.external_customer_id for p in parsed} - {None}
+    rows = store.resolve_customers(conn, tenant, ids, external)  # type: ignore[arg-type]
+    known_ids = {row.id for row in rows}
+    by_external = {row.external_id: row.id for row in rows if row.external_id in external}
+    return known_ids, by_external
+
+
+def _check_event(
+    p: _Parsed, meter: PricedMeter | None, known_ids: set[uuid.UUID], errors: list[FieldError]
+) -> int:
+    """Rules that need the database; the amount the event consumes."""
+    if p.customer_id is not None and p.customer_id not in known_ids:
+        errors.append((_loc(p.index, "customer_id"), f"no customer {p.event.customer_id}"))
+    if meter is None:
+        return 0
+    if not meter.active:
+        msg = f"meter {render_id('meter', meter.meter_id)} for {meter.event_name!r} is inactive"
+        errors.append((_loc(p.index, "name"), msg))
+        return 0
+    props = p.event.properties
+    try:
+        amount = price(meter, p.event.name, to_micros(p.timestamp), props)
+    except AmountError:
+        errors.append((_loc(p.index, "properties"), "the usage this event prices is too large"))
+        return 0
+    if amount < 0:
+        try:
+            credit_expiry(props)
+        except ValueError as exc:
+            errors.append((_loc(p.index, "properties", CREDIT_EXPIRES_AT), str(exc)))
+    return amount
+
+
+def ingest(
+    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
+) -> IngestResult:
+    """Validate and store a batch, then book its consuming events (one apply_usage call)."""
+    result, usages = store_batch(conn, tenant, raw_events, settings, now)
+    if usages:
+        apply_usage(conn, tenant, usages, now)
+    return result
+
+
+def store_batch(
+    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
+) -> tuple[IngestResult, list[Usage]]:
+    """Validate the whole batch, store its new events; the Usage of each stored event that
+    an active sum or count meter consumes and whose customer is known, in batch order."""
+    if len(raw_events) > settings.max_batch_events:
+        msg = f"at most {settings.max_batch_events} events per batch"
+        raise field(["body", "events"], msg)
+    parsed, errors = _parse(raw_events, now, settings)
+    known_ids, by_external = _customers(conn, tenant, parsed)
+    names = {p.event.name for p in parsed}
+    meters = priced_meters(meter_store.meters_for_names(conn, tenant, names))
+    amounts = [_check_event(p, meters.get(p.event.name), known_ids, errors) for p in parsed]
+    if errors:
+        raise ValidationFailed(sorted(errors, key=lambda e: int(e[0][2])))
+    rows, pending = _rows(tenant, parsed, amounts, by_external, now)
+    inserted = store.insert_events(conn, rows)
+    usages = [
+        usage_for(
+            meters[p.event.name],
+            row["id"],
+            row["customer_id"],
+            amount,
+            p.timestamp,
+            p.event.properties,
+        )
+        for row, p, amount in pending
+        if row["id"] in inserted
+    ]
+    result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
+    return result, usages
+
+
+def _rows(
+    tenant: Tenant,
+    parsed: list[_Parsed],
+    amounts: list[int],
+    by_external: dict[str, uuid.UUID],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], _Parsed, int]]]:
+    """Rows to insert (first occurrence of each identifier) and the consuming ones."""
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], _Parsed, int]] = []
+    seen: set[str] = set()
+    for p, amount in zip(parsed, amounts, strict=True):
+        event = p.event
+        if event.identifier in seen:
+            continue
+        seen.add(event.identifier)
+        customer_id = p.customer_id
+        if customer_id is None and event.external_customer_id is not None:
+            customer_id = by_external.get(event.external_customer_id)
+        row = {
+            "id": new_id(),
+            "organization_id": tenant.organization_id,
+            "mode": tenant.mode,
+            "identifier": event.identifier,
+            "name": event.name,
+            "customer_id": customer_id,
+            "external_customer_id": event.external_customer_id,
+            "timestamp": p.timestamp,
+            "ingested_at": now,
+            "properties": event.properties,
+        }
+        rows.append(row)
+        if amount != 0 and customer_id is not None:
+            pending.append((row, p, amount))
+    return rows, pending
+
+
+def claim_customer_events(
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, external_id: str, now: datetime
+) -> int:
+    """DESIGN rule 11: the stored events of ``external_id`` that no customer had become this
+    customer's, and those that consume are drawn down now, in timestamp order. Returns how
+    many events were claimed."""
+    claimed, usages = claim_events(conn, tenant, customer_id, external_id)
+    if usages:
+        apply_usage(conn, tenant, usages, now)
+    return claimed
+
+
+def claim_events(
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, external_id: str
+) -> tuple[int, list[Usage]]:
+    """Claim the events; how many, and the Usage of those that consume, by timestamp."""
+    claimed = store.claim_events(conn, tenant, customer_id, external_id)
+    if not claimed:
+        return 0, []
+    meters = priced_meters(meter_store.meters_for_names(conn, tenant, {r.name for r in claimed}))
+    usages: list[Usage] = []
+    for row in sorted(claimed, key=lambda r: (r.timestamp, r.id)):
+        meter = meters.get(row.name)
+        if meter is None:
+            continue
+        try:
+            amount = price(meter, row.name, to_micros(row.timestamp), row.properties)
+        except AmountError:
+            continue  # priced too large by a meter made after it was stored: consumes nothing
+        if amount != 0:
+            usages.append(_claimed_usage(meter, row, customer_id, amount))
+    return len(claimed), usages
+
+
+def _claimed_usage(meter: PricedMeter, row: Any, customer_id: uuid.UUID, amount: int) -> Usage:
+    try:
+        return usage_for(meter, row.id, customer_id, amount, row.timestamp, row.properties)
+    except ValueError:
+        # A malformed credit_expires_at on an event stored before its meter existed (so it
+        # was never checked): the grant it makes does not expire rather than being lost.
+        return Usage(row.id, customer_id, meter.currency_id, amount, row.timestamp, None)

@@ -1,0 +1,1 @@
+"""Meters: definitions over events (filter, aggregation, currency, rate)."""

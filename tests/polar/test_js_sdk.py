@@ -1,0 +1,72 @@
+"""Polar's official TypeScript SDK (``@polar-sh/sdk``, pinned by tests/js/package-lock.json)
+run by Node against a live drawdown server. The flows live in tests/js/polar_flows.mjs and
+assert what the SDK returns; this side checks the server's state through the native API."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.polar.conftest import LiveServer, PolarKey
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+NODE_TIMEOUT_S = 120
+NPM_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """``npm ci`` once when node_modules is missing (under a file lock: xdist workers)."""
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            pytest.fail(
+                f"{tool} is not installed: the @polar-sh/sdk tests need Node (.ci/run installs it)"
+            )
+    modules = JS_DIR / "node_modules"
+    with (JS_DIR / ".npm-ci.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (modules / "@polar-sh" / "sdk" / "package.json").exists():
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"],
+                cwd=JS_DIR, check=True, timeout=NPM_TIMEOUT_S,
+            )  # fmt: skip
+    return modules
+
+
+def run_flow(flow: str, server: LiveServer, key: PolarKey) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "POLAR_SERVER_URL": server.polar_url,
+        "POLAR_ACCESS_TOKEN": key.secret,
+    }
+    done = subprocess.run(
+        ["node", "polar_flows.mjs", flow],
+        cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=NODE_TIMEOUT_S,
+    )  # fmt: skip
+    assert done.returncode == 0, f"node flow {flow} failed:\n{done.stdout}\n{done.stderr}"
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def native(server: LiveServer, key: PolarKey, path: str) -> Any:
+    response = httpx.get(server.url + path, headers={"Authorization": f"Bearer {key.secret}"})
+    return response
+
+
+def test_customers_flow(node_modules: Path, live_server: LiveServer, polar_key: PolarKey) -> None:
+    result = run_flow("customers", live_server, polar_key)
+    found = native(live_server, polar_key, "/v1/customers/external/user_123").json()
+    assert found["id"] == "cus_" + result["customer_id"].replace("-", "")
+    assert found["name"] == "Jane Doe" and found["metadata"] == {"plan": "pro"}
+    listed = native(live_server, polar_key, "/v1/customers?limit=100").json()["data"]
+    assert len(listed) == result["created"] - len(result["deleted"])
+    for deleted in result["deleted"]:
+        assert native(live_server, polar_key, f"/v1/customers/{deleted}").status_code == 404
