@@ -77,6 +77,18 @@ def test_order_priority_then_expiry_then_promotional_then_effective_then_creatio
     book.check()
 
 
+def test_promotional_before_paid_among_grants_that_never_expire() -> None:
+    # Category outranks effective_at: an older paid grant waits for a newer promotional one.
+    now = T0 + timedelta(hours=5)
+    book = book_with(
+        grant(3, effective_h=-10, seq=0),
+        grant(3, category="promotional", effective_h=4, seq=1),
+        now=now,
+    )
+    book.consume(2, EVENT, now, now)
+    assert taken(book) == {1: 2}
+
+
 def test_creation_order_breaks_ties() -> None:
     book = book_with(grant(1, seq=3), grant(1, seq=1), grant(1, seq=2))
     for _ in range(3):
