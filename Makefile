@@ -24,5 +24,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Figures and ratios to the storage floor (bench/RESULTS.md); PostgreSQL from
+# DRAWDOWN_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench sqlite
+
+bench-pg: $(VENV)/.bench-installed
+	$(BIN)/python -m bench postgresql
+
 clean:
 	rm -rf $(VENV) drawdown.db drawdown.db-wal drawdown.db-shm

@@ -1,5 +1,5 @@
 // Flows of Polar's official TypeScript SDK (@polar-sh/sdk, pinned in package.json) against a
-// live drawdown server. Run by tests/polar/test_js_sdk.py:
+// live drawdown server. Run by tests/dialects/polar/test_js_sdk.py:
 //   POLAR_SERVER_URL=http://127.0.0.1:PORT/polar POLAR_ACCESS_TOKEN=<drawdown key> node polar_flows.mjs <flow>
 // Each flow asserts what the SDK returns and prints one JSON line for the Python side to
 // check against the server's native API.

@@ -6,7 +6,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from drawdown.schemas import Timestamp
 
-__all__ = ["EventIn", "EventOut", "IngestRequest", "IngestResult"]
+__all__ = [
+    "EventIn",
+    "EventOut",
+    "GroupedUsageBucket",
+    "IngestRequest",
+    "IngestResult",
+    "UsageBucket",
+    "UsageOut",
+]
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -48,3 +56,24 @@ class EventOut(BaseModel):
     ingested_at: Timestamp
     properties: dict[str, Any]
     livemode: bool
+
+
+class UsageBucket(BaseModel):
+    start: Timestamp
+    end: Timestamp
+    value: str | None
+
+
+class GroupedUsageBucket(UsageBucket):
+    group: Any
+
+
+class UsageOut(BaseModel):
+    object: Literal["meter_usage"] = "meter_usage"
+    meter_id: str
+    from_: Timestamp = Field(serialization_alias="from")
+    to: Timestamp
+    window: str
+    timezone: str
+    buckets: list[GroupedUsageBucket | UsageBucket]
+    total: str | None

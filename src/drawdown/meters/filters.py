@@ -17,7 +17,20 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
-from sqlalchemy import ColumnElement, Numeric, Text, and_, case, false, func, literal, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 __all__ = [
@@ -211,7 +224,7 @@ class JsonPath:
         """The value as SQL text (strings unquoted)."""
         if self.is_sqlite:
             return func.json_extract(self.column, self.path)
-        return self.column.op("#>>")(self.path)
+        return type_coerce(self.column.op("#>>")(self.path), Text)
 
     def raw(self) -> ColumnElement[Any]:
         """The value as JSON text (strings quoted), for grouping and distinct counts."""
@@ -222,7 +235,7 @@ class JsonPath:
     def number(self) -> ColumnElement[Any]:
         if self.is_sqlite:
             return func.json_extract(self.column, self.path)
-        return func.cast(self.column.op("#>>")(self.path), Numeric())
+        return cast(self.column.op("#>>")(self.path), Numeric())
 
     def is_number(self) -> ColumnElement[bool]:
         kinds = ("integer", "real") if self.is_sqlite else ("number",)

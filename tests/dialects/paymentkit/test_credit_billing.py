@@ -25,10 +25,20 @@ def grant(pk: Any, customer_id: str, currency_id: str, amount: str, **extra: Any
     return pk.ok("POST", f"{BASE}/credit-grants", json={"category": "paid", **body, **extra})
 
 
-def report(pk: Any, customer_id: str, value: str, identifier: str, **extra: Any) -> Any:
+def report(
+    pk: Any,
+    customer_id: str,
+    value: str,
+    identifier: str,
+    payload_subscription: str | None = None,
+    **extra: Any,
+) -> Any:
+    payload = {"customer_id": customer_id, "value": value}
+    if payload_subscription is not None:
+        payload["subscription_id"] = payload_subscription
     body = {
         "event_name": GUIDE_METER["event_name"],
-        "payload": {"customer_id": customer_id, "value": value},
+        "payload": payload,
         "identifier": identifier,
         **extra,
     }
@@ -109,8 +119,6 @@ def test_meter_event_shape_retrieve_and_list(pk: Any, clock: Any) -> None:
         metadata={"appId": "z8ia"},
         source_data={"source": "AIGNE Hub"},
     )
-    event["payload"]["subscription_id"] = None
-    event["payload"].pop("subscription_id")
     assert_shape(event, "TMeterEventExpanded")
     assert event["id"].startswith("evt_") and event["object"] == "meter_event"
     assert event["payload"] == {"customer_id": DID, "value": "2.5"}
@@ -123,13 +131,10 @@ def test_meter_event_shape_retrieve_and_list(pk: Any, clock: Any) -> None:
     assert event["credit_consumed"] == "250" and event["processed_at"] == unix(clock)
     assert pk.ok("GET", f"{BASE}/meter-events/{event['id']}") == event
 
-    second = (
-        report(pk, customer["id"], "1", "ev-2", payload_extra=None)
-        if False
-        else report(pk, customer["id"], "1", "ev-2")
-    )
+    second = report(pk, customer["id"], "1", "ev-2", payload_subscription="sub_1")
     listed = pk.ok("GET", f"{BASE}/meter-events?event_name=api.calls.invoked&pageSize=1")
     assert [e["id"] for e in assert_page(listed, "TMeterEventExpanded")] == [second["id"]]
+    assert second["payload"]["subscription_id"] == "sub_1"
     assert listed["count"] == 2
     by_meter = pk.ok("GET", f"{BASE}/meter-events?meter_id={meter['id']}&customer_id={DID}")
     assert [e["id"] for e in by_meter["list"]] == [second["id"], event["id"]]
@@ -223,7 +228,12 @@ def test_insufficient_credits_then_a_top_up(pk: Any, clock: Any) -> None:
     clock.advance(timedelta(seconds=1))
     top_up = grant(pk, customer["id"], cur, "4")
     assert (top_up["status"], top_up["remaining_amount"]) == ("depleted", "0")
-    assert pk.ok("GET", f"{BASE}/meter-events/{short['id']}")["status"] == "completed"
+    paid = pk.ok("GET", f"{BASE}/meter-events/{short['id']}")
+    assert (paid["status"], paid["credit_consumed"], paid["credit_pending"]) == (
+        "completed",
+        "800",
+        "0",
+    )
     after = pk.ok("GET", f"{BASE}/meter-events/{later['id']}")
     assert (after["status"], after["credit_pending"]) == ("requires_action", "100")
     assert pk.ok("GET", f"{BASE}/meter-events/pending-amount?customer_id={DID}") == {cur: "100"}

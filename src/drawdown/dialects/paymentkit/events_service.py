@@ -166,6 +166,9 @@ def _render_one(conn: Connection, tenant: Tenant, row: Any, ctx: dict[str, Any])
         pending = (
             0 if debt_entry is None else _pending_units(conn, tenant, row, debt_entry, ctx["debts"])
         )
+        if debt_entry is not None:
+            # Debt a later grant paid was consumed too, just later.
+            consumed += -int(debt_entry.amount) - pending
         status = "requires_action" if pending else "completed"
     props = dict(out.properties)
     value = props.get(VALUE_PROPERTY)

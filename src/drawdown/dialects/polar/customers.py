@@ -104,13 +104,13 @@ def list_customers(
     limit: PerPageParam = 10,
     sorting: SortingParam = None,
 ) -> ListResource[CustomerOut]:
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-created_at"])
+    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-created_at"], customers.c.id)
     select = store.list_query(ctx.tenant, email=email, external_id=None, q=query)
     with ctx.database.read() as conn:
         return page_of_query(
             conn,
             select,
-            [*order_by, customers.c.id.desc()],
+            order_by,
             page=page,
             limit=limit,
             render=customer_out,

@@ -25,6 +25,7 @@ __all__ = [
     "list_resource",
     "order_by_sorting",
     "page_of_query",
+    "page_rows",
 ]
 
 MAX_LIMIT = 100
@@ -66,8 +67,10 @@ def order_by_sorting(
     sorting: list[str] | None,
     columns: dict[str, ColumnElement[Any]],
     default: list[str],
+    tie: ColumnElement[Any],
 ) -> list[ColumnElement[Any]]:
-    """``["-created_at", "name"]`` to ORDER BY terms; an unknown criterion is Polar's 422."""
+    """``["-created_at", "name"]`` to ORDER BY terms, ended by ``tie`` (a unique column) in
+    the direction of the first criterion; an unknown criterion is Polar's 422."""
     criteria = sorting or default
     terms: list[ColumnElement[Any]] = []
     for index, criterion in enumerate(criteria):
@@ -75,7 +78,23 @@ def order_by_sorting(
         if column is None:
             raise ValidationFailed([(["query", "sorting", index], "Invalid sorting criterion.")])
         terms.append(column.desc() if criterion.startswith("-") else column.asc())
+    terms.append(tie.desc() if criteria[0].startswith("-") else tie.asc())
     return terms
+
+
+def page_rows(
+    conn: Connection,
+    query: Select[Any],
+    order_by: Sequence[ColumnElement[Any]],
+    *,
+    page: int,
+    limit: int,
+) -> tuple[list[Any], int]:
+    """The rows of one page of ``query`` and the count of all its rows."""
+    limit = min(limit, MAX_LIMIT)
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = conn.execute(query.order_by(*order_by).offset((page - 1) * limit).limit(limit))
+    return list(rows), int(total.scalar_one())
 
 
 def page_of_query(
@@ -87,9 +106,6 @@ def page_of_query(
     limit: int,
     render: Callable[[Any], T],
 ) -> ListResource[T]:
-    """One page of ``query`` and the count of all its rows."""
-    limit = min(limit, MAX_LIMIT)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
-    total_count = int(total.scalar_one())
-    rows = conn.execute(query.order_by(*order_by).offset((page - 1) * limit).limit(limit))
+    """One page of ``query``, rendered, with the count of all its rows."""
+    rows, total_count = page_rows(conn, query, order_by, page=page, limit=limit)
     return list_resource([render(row) for row in rows], total_count, limit)

@@ -6,11 +6,61 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from drawdown.dialects.polar.schemas import CustomerOut
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-__all__ = ["customer_out", "modified_at", "polar_id"]
+from drawdown.dialects.polar.schemas import (
+    Aggregation,
+    CountAggregation,
+    CustomerOut,
+    EventOut,
+    Filter,
+    FilterClause,
+    MeterOut,
+    MeterUnit,
+)
+from drawdown.errors import ValidationFailed
+from drawdown.meters.filters import Filter as NativeFilter
+from drawdown.meters.filters import PropertyPath
+
+__all__ = [
+    "META_PREFIX",
+    "aggregation_in",
+    "customer_out",
+    "event_out",
+    "filter_in",
+    "meter_filter_out",
+    "meter_out",
+    "modified_at",
+    "native_model",
+    "polar_id",
+    "split_filter",
+    "unit_in",
+]
+
+# Polar addresses event metadata as "metadata.<path>" (or a bare path); drawdown as
+# "properties.<path>" (or a bare path). Both prefixes are optional and mean the same.
+META_PREFIX = "metadata."
+_NATIVE_PREFIX = "properties."
+_PATH: TypeAdapter[str] = TypeAdapter(PropertyPath)
+_NAME_CLAUSE_HELP = (
+    "a drawdown meter counts the events of one name: the filter needs the clause "
+    '{"property": "name", "operator": "eq", "value": "<event name>"} at its top level, '
+    'joined to any others by "and"'
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def native_model(model: type[M], data: dict[str, Any], loc: list[str | int]) -> M:
+    """A native request model built from translated input; its errors name ``loc``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [([*loc, *err["loc"]], err["msg"]) for err in exc.errors()]
+        ) from None
 
 
 def polar_id(value: uuid.UUID) -> str:
@@ -38,4 +88,172 @@ def customer_out(row: Any) -> CustomerOut:
         billing_name=row.name,
         organization_id=polar_id(row.organization_id),
         deleted_at=row.deleted_at,
+    )
+
+
+# ---- meters -----------------------------------------------------------------------------
+
+
+def _path_in(path: str) -> str:
+    return _NATIVE_PREFIX + path.removeprefix(META_PREFIX) if path.startswith(META_PREFIX) else path
+
+
+def _path_out(path: str) -> str:
+    return (
+        META_PREFIX + path.removeprefix(_NATIVE_PREFIX) if path.startswith(_NATIVE_PREFIX) else path
+    )
+
+
+def _clauses_in(
+    node: Filter, loc: list[str | int], errors: list[tuple[list[str | int], str]]
+) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = []
+    for index, clause in enumerate(node.clauses):
+        here = [*loc, "clauses", index]
+        if isinstance(clause, Filter):
+            clauses.append(_clauses_in(clause, here, errors))
+            continue
+        item = clause.model_dump()
+        item["property"] = _path_in(clause.property)
+        try:
+            _PATH.validate_python(item["property"])
+        except ValidationError:
+            errors.append(([*here, "property"], "must be a dot path of letters, digits, _ and -"))
+        clauses.append(item)
+    return {"conjunction": node.conjunction, "clauses": clauses}
+
+
+def filter_in(node: Filter, loc: list[str | int]) -> dict[str, Any]:
+    """A Polar filter as a native one (metadata paths renamed), checked by drawdown's
+    filter rules (path syntax, depth, clause count); errors name ``loc``."""
+    errors: list[tuple[list[str | int], str]] = []
+    native = _clauses_in(node, loc, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        NativeFilter.model_validate(native)
+    except ValidationError as exc:
+        messages = dict.fromkeys(str(err["msg"]) for err in exc.errors())
+        raise ValidationFailed([(loc, msg) for msg in messages]) from None
+    return native
+
+
+def _is_name_clause(clause: FilterClause | Filter) -> bool:
+    return (
+        isinstance(clause, FilterClause) and clause.property == "name" and clause.operator == "eq"
+    )
+
+
+def split_filter(node: Filter, loc: list[str | int]) -> tuple[str, dict[str, Any] | None]:
+    """Polar's meter filter as drawdown's (event_name, filter): the top-level clause
+    ``name eq X`` becomes the event name and the other clauses the filter. A filter
+    without exactly one such name (one that ORs names, or nests the name clause) is a 422:
+    a drawdown meter counts the events of one name."""
+    names = [c for c in node.clauses if _is_name_clause(c)]
+    values = {c.value for c in names if isinstance(c, FilterClause)}
+    joined_by_or = node.conjunction == "or" and len(node.clauses) > 1
+    if len(values) != 1 or joined_by_or or not isinstance(next(iter(values)), str):
+        raise ValidationFailed([(loc, _NAME_CLAUSE_HELP)])
+    event_name = str(next(iter(values)))
+    native = filter_in(node, loc)  # checked whole, so errors keep the clauses' indexes
+    rest = [
+        c
+        for c, kept in zip(native["clauses"], node.clauses, strict=True)
+        if not _is_name_clause(kept)
+    ]
+    return event_name, {"conjunction": "and", "clauses": rest} if rest else None
+
+
+def _filter_out(native: dict[str, Any]) -> Filter:
+    clauses: list[FilterClause | Filter] = []
+    for clause in native.get("clauses", []):
+        if "clauses" in clause:
+            clauses.append(_filter_out(clause))
+        else:
+            clauses.append(
+                FilterClause(
+                    property=_path_out(clause["property"]),
+                    operator=clause["operator"],
+                    value=clause["value"],
+                )
+            )
+    return Filter(conjunction=native.get("conjunction", "and"), clauses=clauses)
+
+
+def meter_filter_out(event_name: str, native: dict[str, Any] | None) -> Filter:
+    """The inverse of :func:`split_filter`: ``name eq <event_name>`` and the native filter."""
+    clauses: list[FilterClause | Filter] = [
+        FilterClause(property="name", operator="eq", value=event_name)
+    ]
+    if native and native.get("clauses"):
+        rest = _filter_out(native)
+        clauses += rest.clauses if rest.conjunction == "and" else [rest]
+    return Filter(conjunction="and", clauses=clauses)
+
+
+def aggregation_in(aggregation: Aggregation) -> dict[str, Any]:
+    if isinstance(aggregation, CountAggregation):
+        return {"func": "count", "property": None}
+    return {"func": aggregation.func, "property": _path_in(aggregation.property)}
+
+
+def _aggregation_out(func: str, prop: str | None) -> dict[str, Any]:
+    if func == "count":
+        return {"func": "count"}
+    return {"func": func, "property": _path_out(prop or "")}
+
+
+def unit_in(unit: MeterUnit, custom_label: str | None, loc: list[str | int]) -> str:
+    """Polar's unit as drawdown's free-text unit: scalar is drawdown's default (no unit),
+    token is "token", custom is its label."""
+    if unit == "custom":
+        if not custom_label:
+            raise ValidationFailed([([*loc[:-1], "custom_label"], "is required for a custom unit")])
+        return custom_label
+    return "" if unit == "scalar" else unit
+
+
+def _unit_out(unit: str) -> tuple[MeterUnit, str | None]:
+    if unit in ("", "scalar"):
+        return "scalar", None
+    if unit == "token":
+        return "token", None
+    return "custom", unit
+
+
+def meter_out(row: Any) -> MeterOut:
+    unit, label = _unit_out(row.unit)
+    return MeterOut.model_validate(
+        {
+            "metadata": row.metadata_,
+            "created_at": row.created_at,
+            "modified_at": modified_at(row.created_at, row.updated_at),
+            "id": polar_id(row.id),
+            "name": row.name,
+            "unit": unit,
+            "custom_label": label,
+            "filter": meter_filter_out(row.event_name, row.filter),
+            "aggregation": _aggregation_out(row.aggregation_func, row.aggregation_property),
+            "organization_id": polar_id(row.organization_id),
+            # drawdown keeps no deactivation time: the last change stands for it.
+            "archived_at": row.updated_at if row.status == "inactive" else None,
+        }
+    )
+
+
+# ---- events -----------------------------------------------------------------------------
+
+
+def event_out(row: Any, customer: Any) -> EventOut:
+    """An event as Polar's user event; ``customer`` is its customer's row, if any."""
+    return EventOut(
+        id=polar_id(row.id),
+        timestamp=row.timestamp,
+        organization_id=polar_id(row.organization_id),
+        customer_id=polar_id(row.customer_id) if row.customer_id else None,
+        customer=customer_out(customer) if customer is not None else None,
+        external_customer_id=row.external_customer_id,
+        label=row.name,
+        name=row.name,
+        metadata=row.properties,
     )

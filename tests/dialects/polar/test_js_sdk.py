@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.polar.conftest import LiveServer, PolarKey
+from tests.dialects.polar.conftest import LiveServer, PolarKey
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+JS_DIR = Path(__file__).resolve().parents[2] / "js"
 NODE_TIMEOUT_S = 120
 NPM_TIMEOUT_S = 600
 

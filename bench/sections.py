@@ -1,0 +1,322 @@
+"""The measured sections; each adds a table to the report."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from bench.data import METERS, event_batches
+from bench.fixtures import TenantFixture, create_customers, create_meter, make_key
+from bench.floor import FloorDb, prepare, run_floor
+from bench.load import LoadResult, Request, run_load
+from bench.profiler import profiled
+from bench.report import Report, Section, progress
+from bench.server import Server
+from bench.settings import BenchSettings
+from bench.usage_load import load_usage_events
+from drawdown.db.engine import Database
+from drawdown.db.tables import events, ledger_entries
+
+__all__ = ["ingest", "reads", "record_memory", "storage_floor", "usage"]
+
+INGEST_PATH = "/v1/events/ingest"
+READ_TARGETS_PER_CLIENT = 1000  # distinct requests each client cycles through
+WARMUP = 2
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def storage_floor(settings: BenchSettings, url: str, report: Report) -> dict[int, float]:
+    section = report.section(
+        "Storage floor (raw inserts into the real events table, one transaction per batch)",
+        "batch",
+        "events",
+        "seconds",
+        "events/s",
+        "method",
+    )
+    floor = FloorDb(url, settings.customers)
+    method = "COPY (psycopg 3)" if settings.is_pg else "executemany, WAL, synchronous=FULL"
+    rates = {}
+    for batch_size, count in ((1000, settings.floor_events), (100, settings.floor_events // 3)):
+        batches = event_batches(
+            f"floor-{batch_size}", count, batch_size, settings.customers, _now()
+        )
+        rows = prepare(floor, batches)
+        n, seconds = run_floor(url, rows)
+        rates[batch_size] = n / seconds
+        section.add(batch_size, n, seconds, rates[batch_size], method)
+        progress(f"floor, batches of {batch_size}: {rates[batch_size]:,.0f} events/s")
+    section.notes.append(
+        "Same schema, indexes and foreign keys (alembic upgrade), rows built before the clock "
+        "starts; each batch committed."
+    )
+    return rates
+
+
+def record_memory(section: Section, label: str, server: Server) -> None:
+    total, each = server.rss_mib()
+    section.add(label, total, " / ".join(f"{value:.0f}" for value in each))
+
+
+def _cores(result: LoadResult) -> str:
+    """CPU use over the run in cores: load generator / server / everything else."""
+    client = result.client_cpu_s / result.wall_s
+    server = result.server_cpu_s / result.wall_s
+    other = max(0.0, result.machine_cpu_s / result.wall_s - client - server)
+    return f"{client:.2f} / {server:.2f} / {other:.2f}"
+
+
+CPU_COLUMN = "CPU cores: clients / server / other"
+CPU_NOTE = (
+    "CPU cores are busy cores over the run (the machine has 2): the load generator's "
+    "processes (one keep-alive HTTP/1.1 connection each), the server's processes, and "
+    "everything else on this shared machine."
+)
+
+
+def _access_path(paths: set[str]) -> str | None:
+    return next(
+        (p for p in paths if p.startswith("/v1/customers/{") and p.endswith("/access")), None
+    )
+
+
+def reads(
+    settings: BenchSettings,
+    server: Server,
+    fixture: TenantFixture,
+    paths: set[str],
+    report: Report,
+) -> None:
+    section = report.section(
+        "Balance/access check beside a trivial endpoint of the same server",
+        "endpoint",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "vs /healthz",
+        CPU_COLUMN,
+        "errors",
+    )
+    rng = random.Random("reads")
+    targets: list[tuple[str, list[str]]] = [("GET /healthz", ["/healthz"])]
+    if _access_path(paths) is None or not fixture.meter_ids:
+        section.notes.append("MISSING: GET /v1/customers/{id}/access is not on this build.")
+    else:
+        meter = METERS[1].event_name
+        targets.append(
+            (
+                f"GET /v1/customers/{{id}}/access?meter={meter}",
+                [f"/v1/customers/{cid}/access?meter={meter}" for cid in fixture.customer_ids],
+            )
+        )
+    healthz: dict[int, float] = {}
+    for label, urls in targets:
+        for clients in (1, 4):
+            per_client = [
+                [Request("GET", rng.choice(urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
+                for _ in range(clients)
+            ]
+            profile = settings.profile and clients == 4 and label != "GET /healthz"
+            with profiled(profile, server.worker_pids(), f"{settings.backend}-access"):
+                result = run_load(
+                    server.url,
+                    fixture.headers,
+                    per_client,
+                    settings.read_duration_s,
+                    server.cpu_s,
+                    WARMUP,
+                    cycle=True,
+                )
+            healthz.setdefault(clients, result.requests_per_s)
+            section.add(
+                label,
+                clients,
+                result.requests,
+                result.requests_per_s,
+                result.p50_ms,
+                result.p99_ms,
+                f"{result.requests_per_s / healthz[clients]:.0%}",
+                _cores(result),
+                result.errors,
+            )
+            progress(f"{label} x{clients}: {result.requests_per_s:,.0f} req/s {result.first_error}")
+    section.notes.append(CPU_NOTE)
+
+
+def _ingest_requests(label: str, per_client: int, batch_size: int, customers: int) -> list[Request]:
+    batches = event_batches(label, per_client + WARMUP * batch_size, batch_size, customers, _now())
+    return [
+        Request("POST", INGEST_PATH, orjson.dumps({"events": batch}), len(batch))
+        for batch in batches
+    ]
+
+
+def ingest(
+    settings: BenchSettings,
+    server: Server,
+    fixture: TenantFixture,
+    paths: set[str],
+    report: Report,
+    floor: dict[int, float],
+) -> None:
+    section = report.section(
+        "HTTP ingest with drawdown (POST /v1/events/ingest)",
+        "batch",
+        "clients",
+        "events",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "vs floor",
+        CPU_COLUMN,
+        "errors",
+    )
+    if INGEST_PATH not in paths:
+        section.notes.append("MISSING: POST /v1/events/ingest is not on this build.")
+        return
+    for batch_size in (100, 1000):
+        for clients in (1, 4):
+            per_client = [
+                _ingest_requests(
+                    f"ingest-{batch_size}-{clients}-{k}",
+                    settings.ingest_events // clients,
+                    batch_size,
+                    settings.customers,
+                )
+                for k in range(clients)
+            ]
+            profile = settings.profile and clients == 4
+            name = f"{settings.backend}-ingest-{batch_size}"
+            with profiled(profile, server.worker_pids(), name):
+                result = run_load(
+                    server.url,
+                    fixture.headers,
+                    per_client,
+                    settings.ingest_cap_s,
+                    server.cpu_s,
+                    WARMUP,
+                )
+            section.add(
+                batch_size,
+                clients,
+                result.units,
+                result.units_per_s,
+                result.p50_ms,
+                result.p99_ms,
+                f"{result.units_per_s / floor[batch_size]:.0%}",
+                _cores(result),
+                result.errors,
+            )
+            progress(
+                f"ingest batch {batch_size} x{clients}: {result.units_per_s:,.0f} events/s "
+                f"{result.first_error}"
+            )
+    section.notes.extend(_ingest_notes(server, fixture))
+
+
+def _ingest_notes(server: Server, fixture: TenantFixture) -> list[str]:
+    database = Database(server.database_url)
+    with database.read() as conn:
+        stored = conn.execute(
+            select(func.count()).where(events.c.organization_id == fixture.organization_id)
+        ).scalar_one()
+        entries = conn.execute(
+            select(func.count()).where(ledger_entries.c.organization_id == fixture.organization_id)
+        ).scalar_one()
+    database.dispose()
+    notes = [
+        f"Stored {stored:,} events and {entries:,} ledger entries for {fixture.grants:,} grants "
+        f"over {len(fixture.customer_ids):,} customers and {len(fixture.meter_ids)} meters.",
+        "'vs floor' divides by the storage floor of the same batch size.",
+        CPU_NOTE,
+    ]
+    notes.extend(f"MISSING: {what} is not on this build." for what in fixture.missing)
+    return notes
+
+
+def usage(
+    settings: BenchSettings, url: str, server: Server, paths: set[str], report: Report
+) -> None:
+    section = report.section(
+        f"Usage query over {settings.usage_events:,} generated events of one meter",
+        "query",
+        "buckets",
+        "first ms",
+        "median ms",
+        "runs",
+    )
+    if not any(p.startswith("/v1/meters/{") and p.endswith("/usage") for p in paths):
+        section.notes.append("MISSING: GET /v1/meters/{id}/usage is not on this build.")
+        return
+    organization_id, secret = make_key(url, "bench-usage")
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
+        customer_ids = create_customers(client, settings.customers)
+        meter_id = create_meter(client, METERS[1], None)
+        end = _now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        span = (end - timedelta(days=30), end)
+        progress(f"generating {settings.usage_events:,} events")
+        seconds = load_usage_events(
+            url,
+            organization_id,
+            METERS[1].event_name,
+            [uuid.UUID(cid.split("_", 1)[1]) for cid in customer_ids],
+            settings.usage_events,
+            span,
+            lambda done, s: progress(f"  {done:,} events in {s:.0f} s ({done / s:,.0f}/s)"),
+        )
+        section.notes.append(
+            f"Generated {settings.usage_events:,} events in {seconds:.0f} s "
+            f"({settings.usage_events / seconds:,.0f}/s) over 30 days and "
+            f"{settings.customers:,} customers (BENCH_USAGE_EVENTS sets the count)."
+        )
+        _usage_queries(client, section, meter_id, customer_ids[0], span)
+
+
+def _usage_queries(
+    client: httpx.Client,
+    section: Section,
+    meter_id: str,
+    customer_id: str,
+    span: tuple[datetime, datetime],
+) -> None:
+    def stamp(value: datetime) -> str:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    month = {"from": stamp(span[0]), "to": stamp(span[1])}
+    day = {"from": stamp(span[1] - timedelta(days=1)), "to": stamp(span[1])}
+    queries = [
+        ("30 days by day, all customers", {**month, "window": "day"}),
+        ("30 days by hour, all customers", {**month, "window": "hour"}),
+        ("last day by hour, all customers", {**day, "window": "hour"}),
+        ("30 days by day, one customer", {**month, "window": "day", "customer_id": customer_id}),
+        ("30 days by hour, one customer", {**month, "window": "hour", "customer_id": customer_id}),
+    ]
+    for label, params in queries:
+        timings: list[float] = []
+        buckets = 0
+        while len(timings) < 5 and sum(timings) < 10.0:
+            t0 = time.perf_counter()
+            response = client.get(f"/v1/meters/{meter_id}/usage", params=params)
+            timings.append(time.perf_counter() - t0)
+            if response.status_code != 200:
+                section.notes.append(f"ERROR {label}: {response.status_code} {response.text[:300]}")
+                break
+            buckets = len(response.json()["buckets"])
+        later = timings[1:] or timings
+        section.add(
+            label, buckets, timings[0] * 1000, statistics.median(later) * 1000, len(timings)
+        )
+        progress(f"usage {label}: {timings[0] * 1000:.0f} ms first")

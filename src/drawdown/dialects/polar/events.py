@@ -1,0 +1,196 @@
+"""Polar's events API over drawdown.events.
+
+Polar's ``external_id`` is drawdown's ``identifier`` (the dedup key) and ``metadata`` its
+``properties``. An event sent without ``external_id`` gets a fresh identifier, so, as in
+Polar, it is never a duplicate."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import ValidationError
+from sqlalchemy import Connection, false
+
+from drawdown.customers import store as customer_store
+from drawdown.dialects.polar.errors import PolarRoute
+from drawdown.dialects.polar.pagination import (
+    ListResource,
+    PageParam,
+    PerPageParam,
+    SortingParam,
+    list_resource,
+    order_by_sorting,
+    page_rows,
+)
+from drawdown.dialects.polar.schemas import (
+    EventCreate,
+    EventCreateCustomer,
+    EventOut,
+    EventsIngest,
+    EventsIngestResponse,
+    Filter,
+)
+from drawdown.dialects.polar.translate import event_out, filter_in
+from drawdown.errors import FieldError, ValidationFailed, field
+from drawdown.events import service, store
+from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
+from drawdown.ids import parse_id
+from drawdown.meters import service as meters
+from drawdown.meters.filters import compile_sql
+from drawdown.tenancy import Tenant
+
+__all__ = ["AUTO_IDENTIFIER_PREFIX", "router"]
+
+router = APIRouter(prefix="/polar/v1/events", tags=["polar"], route_class=PolarRoute)
+
+# Identifier of an event sent without external_id: unique, so never a duplicate.
+AUTO_IDENTIFIER_PREFIX = "polar-auto-"
+_UNSUPPORTED = ("parent_id", "member_id", "external_member_id")
+_SORT_COLUMNS: dict[str, Any] = {"timestamp": store.c.timestamp}
+
+
+def _native_event(index: int, event: EventCreate, errors: list[FieldError]) -> dict[str, Any]:
+    loc: list[str | int] = ["body", "events", index]
+    if event.organization_id is not None:
+        msg = "Setting organization_id is disallowed when using an organization token."
+        errors.append(([*loc, "organization_id"], msg))
+    for name in _UNSUPPORTED:
+        if getattr(event, name, None) is not None:
+            errors.append(([*loc, name], f"{name} is not supported by drawdown"))
+    native: dict[str, Any] = {
+        "identifier": event.external_id or f"{AUTO_IDENTIFIER_PREFIX}{uuid.uuid4()}",
+        "name": event.name,
+        "properties": event.metadata,
+    }
+    if event.timestamp is not None:
+        native["timestamp"] = event.timestamp
+    if isinstance(event, EventCreateCustomer):
+        native["customer_id"] = event.customer_id
+    else:
+        native["external_customer_id"] = event.external_customer_id
+    return native
+
+
+@router.post("/ingest", response_model=EventsIngestResponse, summary="Ingest Events")
+def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
+    """All or nothing, as in Polar: any invalid event rejects the batch with a 422."""
+    errors: list[FieldError] = []
+    native = [_native_event(i, event, errors) for i, event in enumerate(body.events)]
+    if errors:
+        raise ValidationFailed(errors)
+    with ctx.database.write() as conn:
+        result = service.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
+    return EventsIngestResponse(inserted=result.inserted, duplicates=result.duplicates)
+
+
+def _customers_by_id(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> dict[Any, Any]:
+    ids = {row.customer_id for row in rows if row.customer_id is not None}
+    found = {cid: customer_store.get_by_id(conn, tenant, cid) for cid in ids}
+    return {cid: row for cid, row in found.items() if row is not None}
+
+
+def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
+    parsed = [parse_id("customer", value) for value in values]
+    bad = [i for i, value in enumerate(parsed) if value is None]
+    if bad:
+        raise ValidationFailed([(["query", loc, i], "is not a valid UUID") for i in bad])
+    return [value for value in parsed if value is not None]
+
+
+def _filter_sql(text: str, is_sqlite: bool) -> Any:
+    try:
+        polar_filter = Filter.model_validate(json.loads(text))
+    except (ValueError, ValidationError):
+        raise field(["query", "filter"], "must be a JSON filter {conjunction, clauses}") from None
+    return compile_sql(filter_in(polar_filter, ["query", "filter"]), store.c, is_sqlite)
+
+
+def _conditions(
+    conn: Connection,
+    ctx: RequestContext,
+    *,
+    customer_ids: list[str],
+    names: list[str],
+    sources: list[str],
+    meter_id: str | None,
+    filter_json: str | None,
+) -> list[Any]:
+    is_sqlite = conn.dialect.name == "sqlite"
+    extra: list[Any] = []
+    if customer_ids:
+        extra.append(store.c.customer_id.in_(_uuids(customer_ids, "customer_id")))
+    if names:
+        extra.append(store.c.name.in_(names))
+    if sources and "user" not in sources:
+        extra.append(false())  # drawdown stores user events only
+    if meter_id is not None:
+        meter = meters.get_meter(conn, ctx.tenant, meter_id)
+        extra += [store.c.name == meter.event_name, compile_sql(meter.filter, store.c, is_sqlite)]
+    if filter_json is not None:
+        extra.append(_filter_sql(filter_json, is_sqlite))
+    return extra
+
+
+MultiParam = Annotated[list[str] | None, Query()]
+
+
+@router.get("/", response_model=ListResource[EventOut], summary="List Events")
+def list_events(
+    ctx: ReadCtx,
+    filter: Annotated[str | None, Query(description="A JSON filter, as a meter's")] = None,
+    start_timestamp: datetime | None = None,
+    end_timestamp: datetime | None = None,
+    customer_id: MultiParam = None,
+    external_customer_id: MultiParam = None,
+    meter_id: str | None = None,
+    name: MultiParam = None,
+    source: MultiParam = None,
+    page: PageParam = 1,
+    limit: PerPageParam = 10,
+    sorting: SortingParam = None,
+) -> ListResource[EventOut]:
+    """Newest first by default. ``start_timestamp`` is inclusive, ``end_timestamp``
+    exclusive. drawdown filters by one ``external_customer_id`` at a time."""
+    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-timestamp"], store.c.id)
+    externals = external_customer_id or []
+    if len(externals) > 1:
+        raise field(["query", "external_customer_id"], "drawdown accepts one value here")
+    for loc, value in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
+        if value is not None and value.tzinfo is None:
+            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+    with ctx.database.read() as conn:
+        extra = _conditions(
+            conn,
+            ctx,
+            customer_ids=customer_id or [],
+            names=name or [],
+            sources=source or [],
+            meter_id=meter_id,
+            filter_json=filter,
+        )
+        query = store.list_query(
+            ctx.tenant,
+            customer_id=None,
+            external_customer_id=externals[0] if externals else None,
+            name=None,
+            time_from=start_timestamp,
+            time_to=end_timestamp,
+            extra=extra,
+        )
+        rows, total = page_rows(conn, query, order_by, page=page, limit=limit)
+        customers = _customers_by_id(conn, ctx.tenant, rows)
+    items = [event_out(row, customers.get(row.customer_id)) for row in rows]
+    return list_resource(items, total, limit)
+
+
+@router.get("/{id}", response_model=EventOut, summary="Get Event")
+def get_event(id: str, ctx: ReadCtx) -> EventOut:
+    with ctx.database.read() as conn:
+        row = service.get_event(conn, ctx.tenant, id)
+        customers = _customers_by_id(conn, ctx.tenant, [row])
+    return event_out(row, customers.get(row.customer_id))
