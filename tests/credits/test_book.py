@@ -170,3 +170,14 @@ def test_pending_grant_voided_books_nothing() -> None:
     book = book_with(g)
     book.void(g, T0)
     assert book.entries == [] and g.status == "voided" and g.remaining == 0
+
+
+def test_grant_that_activates_pays_debt_in_full_and_expires_in_one_catch_up() -> None:
+    book = book_with()
+    book.consume(10, EVENT, T0, T0)
+    g = grant(4, effective_h=1, expires_in_h=2)
+    book.add_grant(g, T0)
+    book.catch_up(T0 + timedelta(hours=3))
+    assert g.status == "depleted" and book.debt == 6
+    assert [e.type for e in book.entries][-3:] == ["grant", "settlement", "debt_settled"]
+    book.check()

@@ -113,7 +113,7 @@ class Book:
         for _, kind, grant in sorted(due, key=lambda item: (item[0], item[1], item[2].id)):
             if kind == 0:
                 self.activate(grant, now)
-            else:
+            elif grant.status in OPEN_STATUSES:  # paying debt may have depleted it
                 self.expire(grant, now)
 
     def activate(self, grant: GrantState, now: datetime) -> None:
