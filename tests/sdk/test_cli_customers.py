@@ -7,7 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import drawdown
 from drawdown.cli import app
+from drawdown.db.engine import Database
+from drawdown.keys import service as keys
 from tests.sdk.conftest import Run, ok_json
 
 
@@ -86,3 +89,41 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) > 3  # a description, not just a usage line
+
+
+def test_migrate_and_keys_commands(database: Database, live_url: str) -> None:
+    runner = CliRunner()
+    env = {"DRAWDOWN_DATABASE_URL": database.url, "COLUMNS": "200"}
+    migrated = runner.invoke(app, ["migrate"], env=env)
+    assert migrated.exit_code == 0 and "database is up to date" in migrated.stdout
+    with database.write() as conn:
+        org = keys.create_organization(conn, "cli org")
+
+    created = runner.invoke(
+        app,
+        ["keys", "create", "--scope", "read", "--name", "cli-read", "--organization", org.hex],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("dd_test_")
+    with drawdown.Client(secret, base_url=live_url) as client:
+        assert client.customers.list().data == []  # the new key works on the server
+        with pytest.raises(drawdown.PermissionDeniedError):
+            client.customers.create(name="read keys cannot")
+
+    listed = runner.invoke(app, ["keys", "list"], env=env)
+    [row] = [line for line in listed.stdout.splitlines() if "cli-read" in line]
+    key_id = row.split()[0]
+    assert "active" in row and secret not in listed.stdout
+    revoked = runner.invoke(app, ["keys", "revoke", key_id], env=env)
+    assert revoked.exit_code == 0 and f"revoked {key_id}" in revoked.stdout
+    assert "revoked" in next(
+        line
+        for line in runner.invoke(app, ["keys", "list"], env=env).stdout.splitlines()
+        if key_id in line
+    )
+    again = runner.invoke(app, ["keys", "revoke", key_id], env=env)
+    assert again.exit_code == 1 and "no active API key" in again.stderr
+    bad_scope = runner.invoke(app, ["keys", "create", "--scope", "god"], env=env)
+    assert bad_scope.exit_code == 2

@@ -133,10 +133,11 @@ class ServerError(APIStatusError):
 class IngestBatchError(APIError):
     """A batch of :meth:`Client.events.ingest_all` failed.
 
-    Batches sent before it (``totals``) were stored; this batch stored nothing (a batch is
-    atomic); later batches were not sent. ``error`` is the underlying failure; indexes in its
-    field errors are relative to the batch, which starts at ``first_event_index`` in the
-    input. Sending the same events again is safe: stored ones count as duplicates."""
+    This batch stored nothing (a batch is atomic) and no batch was started after it;
+    ``totals`` counts every batch that was stored (with ``concurrency`` > 1 that may include
+    batches sent alongside it). ``error`` is the underlying failure; indexes in its field
+    errors are relative to the batch, which starts at ``first_event_index`` in the input.
+    Sending the same events again is safe: stored ones count as duplicates."""
 
     def __init__(
         self, error: APIError, *, batch_index: int, first_event_index: int, totals: Any
