@@ -119,3 +119,36 @@ def test_processes_ingesting_for_the_same_customers(api: Any, database: Database
         balance = api.ok("GET", f"/v1/customers/{ids[name]}/balances")["data"][0]
         assert int(balance["available"].split(".")[0]) == max(50 - used, 0)
         assert int(balance["debt"].split(".")[0]) == max(used - 50, 0)
+
+
+def test_customer_created_while_its_events_are_being_ingested(
+    api: Any, database: Database, settings: Any, clock: Any
+) -> None:
+    """Rule 11 under concurrency: the creation waits for the in-flight batch, then claims it."""
+    import threading
+
+    from drawdown.events import service as events
+
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: the race cannot happen")
+    setup = Setup(api, database)
+    results: list[Any] = []
+    creator = threading.Thread(
+        target=lambda: results.append(api.post("/v1/customers", json={"external_id": "racer"}))
+    )
+    event = {
+        "identifier": "race-1",
+        "name": "api_calls",
+        "external_customer_id": "racer",
+        "properties": {"units": 2},
+    }
+    with database.write() as conn:
+        assert events.ingest(conn, api.tenant, [event], settings, clock.now()).inserted == 1
+        creator.start()
+        creator.join(0.5)
+        assert creator.is_alive(), "the creation should wait for the ingest to commit"
+    creator.join(10)
+    assert results[0].status_code == 201, results[0].text
+    balances = api.ok("GET", f"/v1/customers/{results[0].json()['id']}/balances")["data"]
+    assert [(b["currency_id"], b["debt"]) for b in balances] == [(setup.currency["id"], "2.00")]
+    check_ledger(database)
