@@ -40,3 +40,37 @@ def test_readme_seed_flow_runs(live_url: str, api_key: str, tmp_path: Path) -> N
         "1 grant 10.000 10.000",
     ]
     assert lines[7:] == ["True"]
+
+
+def curl_quickstart() -> str:
+    section = README.read_text().split("## Quickstart with curl", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, "the curl quickstart has one block"
+    return blocks[0]
+
+
+def test_readme_curl_quickstart_runs(live_url: str, api_key: str, tmp_path: Path) -> None:
+    script = curl_quickstart()
+    assert "export KEY=dd_test_..." in script
+    script = script.replace("export KEY=dd_test_...", f"export KEY={api_key}")
+    script = script.replace("export API=http://127.0.0.1:8000", f"export API={live_url}")
+    # Every command but the browser one, each output on its own line.
+    lines = [line for line in script.splitlines() if not line.startswith("open ")]
+    script = "set -euo pipefail\n" + "\n".join(lines).replace("\ncurl ", "\necho\ncurl ")
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    outputs = [line for line in result.stdout.splitlines() if line]
+    assert '"external_id":"user_123"' in outputs[0]
+    assert '"event_name":"llm_call"' in outputs[1]
+    assert '"amount":"10.000"' in outputs[2] and '"status":"active"' in outputs[2]
+    assert outputs[3] == '{"inserted":2,"duplicates":0}'
+    assert '"available":"8.000"' in outputs[4] and '"debt":"0.000"' in outputs[4]
+    assert '"has_access":true' in outputs[5]
+    assert outputs[6].count('"type":"consumption"') == 2 and '"type":"grant"' in outputs[6]
+    assert '"total":"2000"' in outputs[7]
+    assert outputs[8].count('"object":"event"') == 2
+    assert '"plan":"pro"' in outputs[9]
+    assert '"external_id":"user_123"' in outputs[10]
+    assert outputs[11] == '{"status":"ok"}'
