@@ -1,26 +1,56 @@
-"""The ``drawdown`` command: run the server and its worker, migrate, manage API keys."""
+"""The ``drawdown`` command: run the server, migrate, manage API keys (these read
+DRAWDOWN_DATABASE_URL directly), and operator commands over the API through the Python SDK
+(customers, meters, grants, balance, ledger, ingest; these need only an API key).
+
+Server modules (SQLAlchemy, FastAPI, ...) are imported inside the server commands, so the
+operator commands start fast and work where only the client is installed."""
 
 from __future__ import annotations
 
 import sys
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.config import Settings, SettingsError, load_settings
-from drawdown.db.engine import Database
-from drawdown.db.migrate import upgrade
+from drawdown.commands import accounts, customers, grants, meters
+from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
+
+if TYPE_CHECKING:
+    from drawdown.config import Settings
+    from drawdown.db.engine import Database
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="drawdown: usage metering and prepaid-credit billing.", no_args_is_help=True)
+app = typer.Typer(
+    help=(
+        "drawdown: usage metering and prepaid-credit billing.\n\n"
+        "Server commands (serve, migrate, keys) use DRAWDOWN_DATABASE_URL. Operator commands "
+        "talk to a running server: pass --api-key/--base-url or set DRAWDOWN_API_KEY and "
+        "DRAWDOWN_BASE_URL; add --json for output scripts can read."
+    ),
+    no_args_is_help=True,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(customers.app, name="customers")
+app.add_typer(meters.app, name="meters")
+app.add_typer(grants.app, name="grants")
+app.command("balance")(accounts.balance)
+app.command("ledger")(accounts.ledger)
+app.command("ingest")(ingest)
+
+
+def _database(url: str) -> Database:
+    from drawdown.db.engine import Database
+
+    return Database(url)
 
 
 def _settings() -> Settings:
+    from drawdown.config import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -31,6 +61,8 @@ def _settings() -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (DRAWDOWN_DATABASE_URL)."""
+    from drawdown.db.migrate import upgrade
+
     settings = _settings()
     upgrade(settings.database_url)
     typer.echo(f"database is up to date: {_safe_url(settings.database_url)}")
@@ -46,6 +78,8 @@ def serve(
     import os
 
     import uvicorn
+
+    from drawdown.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -75,12 +109,14 @@ def worker() -> None:
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
+    from drawdown.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+    database = _database(settings.database_url)
     try:
+        # Inside the try: a Ctrl-C right after the banner still stops cleanly.
+        typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
         run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
     except KeyboardInterrupt:
         pass
@@ -91,7 +127,7 @@ def worker() -> None:
 def _print_bootstrap_key(settings: Settings) -> None:
     from drawdown.keys import service
 
-    database = Database(settings.database_url)
+    database = _database(settings.database_url)
     with database.write() as conn:
         created = service.bootstrap(conn)
     database.dispose()
@@ -116,7 +152,7 @@ def keys_create(
     if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
         typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
         raise typer.Exit(2)
-    database = Database(_settings().database_url)
+    database = _database(_settings().database_url)
     with database.write() as conn:
         org_id = _organization(conn, organization)
         created = service.create_key(conn, Tenant(org_id, mode), scope, name)
@@ -128,7 +164,7 @@ def keys_list() -> None:
     """List API keys (never their secrets)."""
     from drawdown.keys import service
 
-    database = Database(_settings().database_url)
+    database = _database(_settings().database_url)
     with database.read() as conn:
         rows = service.list_keys(conn)
     typer.echo(f"{'id':34} {'prefix':14} {'mode':5} {'scope':7} {'status':8} name")
@@ -148,7 +184,7 @@ def keys_revoke(
     from drawdown.errors import NotFoundError
     from drawdown.keys import service
 
-    database = Database(_settings().database_url)
+    database = _database(_settings().database_url)
     try:
         with database.write() as conn:
             service.revoke_key(conn, uuid.UUID(key_id.removeprefix("key_")))
@@ -187,6 +223,10 @@ def _safe_url(url: str) -> str:
 def main() -> None:
     try:
         app()
-    except SettingsError as exc:
+    except Exception as exc:
+        from drawdown.config import SettingsError
+
+        if not isinstance(exc, SettingsError):
+            raise
         typer.echo(f"drawdown: {exc}", err=True)
         sys.exit(2)

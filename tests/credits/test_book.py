@@ -77,6 +77,18 @@ def test_order_priority_then_expiry_then_promotional_then_effective_then_creatio
     book.check()
 
 
+def test_promotional_before_paid_among_grants_that_never_expire() -> None:
+    # Category outranks effective_at: an older paid grant waits for a newer promotional one.
+    now = T0 + timedelta(hours=5)
+    book = book_with(
+        grant(3, effective_h=-10, seq=0),
+        grant(3, category="promotional", effective_h=4, seq=1),
+        now=now,
+    )
+    book.consume(2, EVENT, now, now)
+    assert taken(book) == {1: 2}
+
+
 def test_creation_order_breaks_ties() -> None:
     book = book_with(grant(1, seq=3), grant(1, seq=1), grant(1, seq=2))
     for _ in range(3):
@@ -158,3 +170,14 @@ def test_pending_grant_voided_books_nothing() -> None:
     book = book_with(g)
     book.void(g, T0)
     assert book.entries == [] and g.status == "voided" and g.remaining == 0
+
+
+def test_grant_that_activates_pays_debt_in_full_and_expires_in_one_catch_up() -> None:
+    book = book_with()
+    book.consume(10, EVENT, T0, T0)
+    g = grant(4, effective_h=1, expires_in_h=2)
+    book.add_grant(g, T0)
+    book.catch_up(T0 + timedelta(hours=3))
+    assert g.status == "depleted" and book.debt == 6
+    assert [e.type for e in book.entries][-3:] == ["grant", "settlement", "debt_settled"]
+    book.check()

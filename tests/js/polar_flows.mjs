@@ -73,7 +73,92 @@ async function customers() {
   return { customer_id: found.id, created: ids.length, deleted: [ids[1], ids[2]] };
 }
 
-const flows = { customers };
+async function metering() {
+  const meter = await polar.meters.create({
+    name: "API usage",
+    filter: { conjunction: "and", clauses: [{ property: "name", operator: "eq", value: "api_usage" }] },
+    aggregation: { func: "sum", property: "units" },
+  });
+  assert.equal(meter.aggregation.func, "sum");
+  assert.deepEqual(await polar.meters.get({ id: meter.id }), meter);
+
+  // As in Polar's docs (the issue text), verbatim:
+  await polar.customers.create({ email: "user@example.com", name: "John Doe", externalId: "user_123" });
+  await polar.events.ingest({ events: [{ name: "api_usage", externalCustomerId: "user_123",
+                                         metadata: { units: -10 } }] });   // grants 10 credits
+
+  let page = await polar.customerMeters.list({ externalCustomerId: "user_123" });
+  let item = page.result.items[0];
+  assert.equal(page.result.pagination.totalCount, 1);
+  assert.deepEqual([item.consumedUnits, item.creditedUnits, item.balance], [-10, 0, 10]);
+
+  const used = await polar.events.ingest({
+    events: [
+      { name: "api_usage", externalCustomerId: "user_123", externalId: "req-1", metadata: { units: 3 } },
+      { name: "api_usage", externalCustomerId: "user_123", externalId: "req-2", metadata: { units: 2 } },
+      { name: "api_usage", externalCustomerId: "user_123", externalId: "req-1", metadata: { units: 3 } },
+    ],
+  });
+  assert.deepEqual(used, { inserted: 2, duplicates: 1 });
+  const retried = await polar.events.ingest({
+    events: [{ name: "api_usage", externalCustomerId: "user_123", externalId: "req-2", metadata: { units: 2 } }],
+  });
+  assert.deepEqual(retried, { inserted: 0, duplicates: 1 });
+
+  page = await polar.customerMeters.list({ externalCustomerId: "user_123" });
+  item = page.result.items[0];
+  assert.deepEqual([item.consumedUnits, item.creditedUnits, item.balance], [-5, 0, 5]);
+  assert.equal(item.customer.externalId, "user_123");
+  assert.equal(item.meter.id, meter.id);
+  assert.deepEqual(await polar.customerMeters.get({ id: item.id }), item);
+  const state = await polar.customers.getStateExternal({ externalId: "user_123" });
+  assert.deepEqual(state.activeMeters.map((m) => [m.meterId, m.balance, m.creditedUnits]), [[meter.id, 5, 0]]);
+  assert.deepEqual(state.activeSubscriptions, []);
+
+  const invalid = await rejects(
+    polar.events.ingest({ events: [{ name: "api_usage", customerId: "0199a3b4-0000-7000-8000-000000000000" }] }),
+    HTTPValidationError,
+  );
+  assert.deepEqual(invalid.detail.map((d) => d.loc), [["body", "events", 0, "customer_id"]]);
+
+  const today = new Date();
+  today.setUTCHours(0, 0, 0, 0);
+  const day = 24 * 3600 * 1000;
+  const quantities = await polar.meters.quantities({
+    id: meter.id,
+    startTimestamp: new Date(today.getTime() - day),
+    endTimestamp: today,
+    interval: "day",
+  });
+  assert.deepEqual(quantities.quantities.map((q) => [q.timestamp.getTime(), q.quantity]), [
+    [today.getTime() - day, 0],
+    [today.getTime(), -5],
+  ]);
+  assert.equal(quantities.total, -5);
+
+  for (let i = 0; i < 3; i++) {
+    await polar.customers.create({ email: `m${i}@example.com`, externalId: `m${i}` });
+  }
+  const customerIds = [];
+  let pages = 0;
+  for await (const result of await polar.customerMeters.list({ limit: 3 })) {
+    pages += 1;
+    assert.equal(result.result.pagination.totalCount, 4);
+    customerIds.push(...result.result.items.map((i) => i.customer.externalId));
+  }
+  assert.equal(pages, 2);
+  assert.deepEqual(customerIds, ["m2", "m1", "m0", "user_123"]);
+
+  // events.list is not paginated by this SDK: it returns the page itself.
+  const events = await polar.events.list({ externalCustomerId: "user_123", limit: 2, page: 2 });
+  assert.equal(events.pagination.totalCount, 3);
+  assert.equal(events.pagination.maxPage, 2);
+  assert.deepEqual(events.items.map((e) => e.metadata.units), [-10]);
+  assert.equal(events.items[0].customer.externalId, "user_123");
+  return { meter_id: meter.id, customer_meter_id: item.id, balance: item.balance };
+}
+
+const flows = { customers, metering };
 const name = process.argv[2];
 if (!(name in flows)) {
   console.error(`unknown flow ${name}; one of ${Object.keys(flows).join(", ")}`);

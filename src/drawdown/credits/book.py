@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = ["Book", "EntryDraft", "GrantState", "burn_order"]
 
@@ -46,12 +46,13 @@ class EntryDraft:
     event_id: uuid.UUID | None
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def burn_order(grant: GrantState) -> tuple[object, ...]:
-    never_expires = grant.expires_at is None
     return (
         grant.priority,
-        never_expires,
-        grant.expires_at or grant.effective_at,
+        grant.expires_at or _NEVER,
         grant.category != "promotional",
         grant.effective_at,
         grant.id,
@@ -112,7 +113,7 @@ class Book:
         for _, kind, grant in sorted(due, key=lambda item: (item[0], item[1], item[2].id)):
             if kind == 0:
                 self.activate(grant, now)
-            else:
+            elif grant.status in OPEN_STATUSES:  # paying debt may have depleted it
                 self.expire(grant, now)
 
     def activate(self, grant: GrantState, now: datetime) -> None:

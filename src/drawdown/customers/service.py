@@ -51,6 +51,8 @@ def _conflict(external_id: str) -> ConflictError:
 def create_customer(
     conn: Connection, tenant: Tenant, body: CustomerCreate, now: datetime | None = None
 ) -> Any:
+    if body.external_id is not None:
+        store.lock_external_ids(conn, tenant, [body.external_id])
     if body.external_id is not None and store.external_id_taken(conn, tenant, body.external_id):
         raise _conflict(body.external_id)
     now = now or utcnow()
@@ -132,6 +134,8 @@ def update_customer(
     changes = body.model_dump(exclude_unset=True)
     if "external_id" in changes:
         new_external = changes["external_id"]
+        if row.external_id is None and new_external is not None:
+            store.lock_external_ids(conn, tenant, [new_external])
         if row.external_id is not None and new_external != row.external_id:
             raise field(["body", "external_id"], "cannot be changed once set")
         if (

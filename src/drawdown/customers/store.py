@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, or_, select, update
+from sqlalchemy import Connection, Select, func, insert, literal, or_, select, update
 
 from drawdown.db.tables import customers
 from drawdown.tenancy import Tenant
@@ -15,6 +16,7 @@ __all__ = [
     "get_by_id",
     "insert_customer",
     "list_query",
+    "lock_external_ids",
     "update_customer",
 ]
 
@@ -71,3 +73,18 @@ def list_query(
             )
         )
     return query
+
+
+def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[str]) -> None:
+    """Serialize, until commit, the transactions that resolve or create these external ids.
+
+    Ingest stores an event for an unknown external id while another transaction may be
+    creating that customer; without a common lock the creator's claim could miss the event
+    and ingest could miss the customer (DESIGN rule 11). On PostgreSQL: transaction-scoped
+    advisory locks, taken in sorted order so lockers never deadlock. SQLite already runs one
+    writer at a time."""
+    if conn.dialect.name != "postgresql":
+        return
+    for external_id in sorted(set(external_ids)):
+        key = f"{tenant.organization_id}:{tenant.mode}:{external_id}"
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0))))

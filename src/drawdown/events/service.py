@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from drawdown.config import Settings
 from drawdown.credits.drawdown import apply_usage
 from drawdown.credits.usage import Usage
+from drawdown.customers.store import lock_external_ids
 from drawdown.db.types import to_micros
 from drawdown.errors import FieldError, NotFoundError, ValidationFailed, field
 from drawdown.events import store
@@ -130,6 +131,13 @@ def _customers(
     rows = store.resolve_customers(conn, tenant, ids, external)  # type: ignore[arg-type]
     known_ids = {row.id for row in rows}
     by_external = {row.external_id: row.id for row in rows if row.external_id in external}
+    unknown = external - set(by_external)
+    if unknown:
+        # Kept unclaimed (rule 11): hold off a concurrent creation of these customers until
+        # this batch commits, then look again in case one committed just before.
+        lock_external_ids(conn, tenant, unknown)  # type: ignore[arg-type]
+        late = store.resolve_customers(conn, tenant, set(), unknown)  # type: ignore[arg-type]
+        by_external.update({row.external_id: row.id for row in late})
     return known_ids, by_external
 
 

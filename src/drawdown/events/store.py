@@ -52,7 +52,10 @@ def resolve_customers(
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert ``rows``, skipping identifiers already stored; the ids actually inserted.
-    SQLAlchemy sends the rows as multi-row INSERTs (insertmanyvalues)."""
+    SQLAlchemy sends the rows as multi-row INSERTs (insertmanyvalues).
+
+    Rows go in identifier order: two concurrent batches that share identifiers then wait on
+    each other's unique-index entries in the same order and cannot deadlock (rule 13)."""
     if not rows:
         return set()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -61,7 +64,8 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.
         .on_conflict_do_nothing(index_elements=["organization_id", "mode", "identifier"])
         .returning(c.id)
     )
-    return {row.id for row in conn.execute(stmt, list(rows))}
+    ordered = sorted(rows, key=lambda row: str(row["identifier"]))
+    return {row.id for row in conn.execute(stmt, ordered)}
 
 
 def claim_events(

@@ -70,3 +70,15 @@ def test_customers_flow(node_modules: Path, live_server: LiveServer, polar_key: 
     assert len(listed) == result["created"] - len(result["deleted"])
     for deleted in result["deleted"]:
         assert native(live_server, polar_key, f"/v1/customers/{deleted}").status_code == 404
+
+
+def test_metering_flow(node_modules: Path, live_server: LiveServer, polar_key: PolarKey) -> None:
+    """The issue's example verbatim: a negative event grants 10 credits; usage draws them."""
+    result = run_flow("metering", live_server, polar_key)
+    assert result["balance"] == 5
+    balances = native(live_server, polar_key, "/v1/customers/external/user_123/balances").json()
+    assert [(b["available"], b["debt"]) for b in balances["data"]] == [("5.00", "0.00")]
+    meter = native(live_server, polar_key, "/v1/meters/api_usage").json()
+    assert meter["id"] == "mtr_" + result["meter_id"].replace("-", "")
+    entries = native(live_server, polar_key, "/v1/credit-transactions?limit=100").json()["data"]
+    assert sorted(e["type"] for e in entries) == ["consumption", "consumption", "grant"]

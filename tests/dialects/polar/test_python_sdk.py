@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -203,6 +204,22 @@ def test_grant_by_negative_event_then_consume(
     ][0]
     assert balance["available"] == "5.50"
 
+    page = polar.customer_meters.list(external_customer_id="user_123")
+    assert page is not None and page.result.pagination.total_count == 1
+    item = page.result.items[0]
+    assert isinstance(item, models.CustomerMeter)
+    # What Polar reports after a -10 event and 4.5 units of use.
+    assert (item.consumed_units, item.credited_units, item.balance) == (-5.5, 0, 5.5)
+    assert item.customer.external_id == "user_123" and item.meter.name == "API usage"
+    assert polar.customer_meters.get(id=item.id) == item
+    state = polar.customers.get_state_external(external_id="user_123")
+    assert isinstance(state, models.CustomerStateIndividual)
+    assert state.active_subscriptions == [] and state.granted_benefits == []
+    assert [(m.meter_id, m.balance, m.credited_units) for m in state.active_meters] == [
+        (item.meter_id, 5.5, 0)
+    ]
+    assert polar.customers.get_state(id=state.id) == state
+
 
 def test_ingest_422_is_parsed_by_the_sdk(polar: Polar) -> None:
     with pytest.raises(models.HTTPValidationError) as invalid:
@@ -249,3 +266,74 @@ def test_events_pages(polar: Polar) -> None:
     event = polar.events.get(id=one.items[0].id)
     assert isinstance(event, models.UserEvent) and event.customer is not None
     assert event.customer.external_id == "pager"
+
+
+def test_quantities_by_day(polar: Polar) -> None:
+    meter = polar.meters.create(request=API_USAGE_METER)
+    polar.customers.create(request={"email": "q@example.com", "external_id": "q"})
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    noon = today - timedelta(hours=12)  # yesterday 12:00 UTC
+    events = [
+        {
+            "name": "api_usage",
+            "external_customer_id": "q",
+            "timestamp": noon - timedelta(days=1),
+            "metadata": {"units": 4},
+        },
+        {
+            "name": "api_usage",
+            "external_customer_id": "q",
+            "timestamp": noon,
+            "metadata": {"units": 2},
+        },
+        {
+            "name": "api_usage",
+            "external_customer_id": "q",
+            "timestamp": noon,
+            "metadata": {"units": 1},
+        },
+        {
+            "name": "other",
+            "external_customer_id": "q",
+            "timestamp": noon,
+            "metadata": {"units": 50},
+        },
+    ]
+    assert polar.events.ingest(request={"events": events}).inserted == 4
+    result = polar.meters.quantities(
+        id=meter.id,
+        start_timestamp=today - timedelta(days=3),
+        end_timestamp=today - timedelta(days=1),
+        interval=models.TimeInterval.DAY,
+    )
+    assert [(q.timestamp, q.quantity) for q in result.quantities] == [
+        (today - timedelta(days=3), 0.0),
+        (today - timedelta(days=2), 4.0),
+        (today - timedelta(days=1), 3.0),
+    ]
+    assert result.total == 7.0
+    just_q = polar.meters.quantities(
+        id=meter.id,
+        start_timestamp=today - timedelta(days=1),
+        end_timestamp=today - timedelta(days=1),
+        interval=models.TimeInterval.DAY,
+        external_customer_id="q",
+    )
+    assert [q.quantity for q in just_q.quantities] == [3.0]
+
+
+def test_customer_meters_page_with_next(polar: Polar) -> None:
+    polar.meters.create(request=API_USAGE_METER)
+    made = [
+        polar.customers.create(request={"email": f"m{i}@example.com", "external_id": f"m{i}"}).id
+        for i in range(5)
+    ]
+    page = polar.customer_meters.list(limit=2)
+    seen: list[str] = []
+    while page is not None:
+        assert page.result.pagination.total_count == 5
+        seen += [item.customer_id for item in page.result.items]
+        page = page.next()
+    assert seen == list(reversed(made))
+    with pytest.raises(models.ResourceNotFound):
+        polar.customer_meters.get(id=str(uuid.uuid4()))

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from drawdown.dialects.polar import customers, events, meters
+from drawdown.dialects.polar import customer_meters, customers, events, meters
 
 __all__ = ["routers"]
 
 
 def routers() -> list[APIRouter]:
-    return [customers.router, meters.router, events.router]
+    return [
+        customers.router,
+        customer_meters.state_router,
+        meters.router,
+        events.router,
+        customer_meters.router,
+    ]

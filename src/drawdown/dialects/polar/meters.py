@@ -5,33 +5,50 @@ meter's event_name and the other clauses its filter (see translate.split_filter)
 
 from __future__ import annotations
 
+import itertools
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import Connection
 
+from drawdown.customers import service as customers
 from drawdown.db.tables import meters
 from drawdown.dialects.polar.customers import reject_organization_id
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
+    NoMetadataFilter,
     PageParam,
     PerPageParam,
     SortingParam,
     order_by_sorting,
     page_of_query,
 )
-from drawdown.dialects.polar.schemas import MeterCreate, MeterOut, MeterUpdate
+from drawdown.dialects.polar.schemas import (
+    MeterCreate,
+    MeterOut,
+    MeterQuantities,
+    MeterQuantity,
+    MeterUpdate,
+)
 from drawdown.dialects.polar.translate import (
+    Interval,
     aggregation_in,
     meter_out,
     native_model,
+    next_period,
+    period_start,
     split_filter,
     unit_in,
 )
-from drawdown.errors import ValidationFailed
+from drawdown.errors import NotFoundError, ValidationFailed, field
+from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
 from drawdown.http.idempotency import run_create
+from drawdown.ids import render_id
 from drawdown.meters import schemas as native
 from drawdown.meters import service, store
 
@@ -102,7 +119,12 @@ def create_meter(
     )
 
 
-@router.get("/", response_model=ListResource[MeterOut], summary="List Meters")
+@router.get(
+    "/",
+    response_model=ListResource[MeterOut],
+    summary="List Meters",
+    dependencies=[NoMetadataFilter],
+)
 def list_meters(
     ctx: ReadCtx,
     query: Annotated[str | None, Query(max_length=255)] = None,
@@ -128,3 +150,103 @@ def get_meter(id: str, ctx: ReadCtx) -> MeterOut:
 def update_meter(id: str, body: MeterUpdate, ctx: WriteCtx) -> MeterOut:
     with ctx.database.write() as conn:
         return _update(conn, ctx, id, body)
+
+
+MultiParam = Annotated[list[str] | None, Query()]
+MAX_YEARS = 100
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise field(["query", "timezone"], f"unknown IANA timezone {name!r}") from None
+
+
+def _one_customer(
+    conn: Connection, ctx: RequestContext, ids: list[str], external_ids: list[str]
+) -> str | None:
+    """The native id of the one customer the quantities are filtered by, if any. drawdown's
+    usage filters by one customer, and by one that exists."""
+    if len(ids) + len(external_ids) > 1:
+        raise field(["query", "customer_id"], "drawdown filters quantities by one customer")
+    if ids:
+        try:
+            return render_id("customer", customers.get_customer(conn, ctx.tenant, ids[0]).id)
+        except NotFoundError:
+            raise field(["query", "customer_id", 0], "Customer not found.") from None
+    if external_ids:
+        try:
+            row = customers.get_customer_by_external_id(conn, ctx.tenant, external_ids[0])
+        except NotFoundError:
+            raise field(["query", "external_customer_id", 0], "Customer not found.") from None
+        return render_id("customer", row.id)
+    return None
+
+
+def _value(text: str | None) -> float:
+    # Polar reports an empty period (and a min/max/avg over nothing) as 0.
+    return float(Decimal(text)) if text is not None else 0.0
+
+
+def _yearly(
+    conn: Connection,
+    ctx: RequestContext,
+    meter: Any,
+    span: list[datetime],
+    tz: str,
+    customer: str | None,
+) -> MeterQuantities:
+    """drawdown's usage has no year window: one whole-range query per year."""
+    quantities = []
+    for start, end in itertools.pairwise(span):
+        q = usage.usage_query(ctx.tenant, meter, start, end, "none", tz, customer, None)
+        quantities.append(
+            MeterQuantity(timestamp=start, quantity=_value(usage.report(conn, q).total))
+        )
+    q = usage.usage_query(ctx.tenant, meter, span[0], span[-1], "none", tz, customer, None)
+    return MeterQuantities(quantities=quantities, total=_value(usage.report(conn, q).total))
+
+
+@router.get(
+    "/{id}/quantities",
+    response_model=MeterQuantities,
+    summary="Get Meter Quantities",
+    dependencies=[NoMetadataFilter],
+)
+def meter_quantities(
+    id: str,
+    ctx: ReadCtx,
+    start_timestamp: datetime,
+    end_timestamp: datetime,
+    interval: Interval,
+    timezone: Annotated[str, Query(max_length=64)] = "UTC",
+    customer_id: MultiParam = None,
+    external_customer_id: MultiParam = None,
+    customer_aggregation_function: str | None = None,
+) -> MeterQuantities:
+    """One quantity per period of ``interval`` (in ``timezone``) from the period holding
+    ``start_timestamp`` to the one holding ``end_timestamp``, each over its whole period,
+    as Polar computes them; ``total`` is the meter's aggregation over all those periods."""
+    if customer_aggregation_function is not None:
+        raise field(["query", "customer_aggregation_function"], "is not supported by drawdown")
+    for loc, value in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
+        if value.tzinfo is None:
+            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+    tz = _zone(timezone)
+    first = period_start(start_timestamp, interval, tz)
+    last = next_period(period_start(end_timestamp, interval, tz), interval, tz)
+    with ctx.database.read() as conn:
+        meter = service.get_meter(conn, ctx.tenant, id)
+        customer = _one_customer(conn, ctx, customer_id or [], external_customer_id or [])
+        if interval == "year":
+            span = [first]
+            while span[-1] < last:
+                span.append(next_period(span[-1], interval, tz))
+                if len(span) > MAX_YEARS + 1:
+                    raise field(["query", "interval"], f"gives more than {MAX_YEARS} years")
+            return _yearly(conn, ctx, meter, span, timezone, customer)
+        q = usage.usage_query(ctx.tenant, meter, first, last, interval, timezone, customer, None)
+        out = usage.report(conn, q)
+    quantities = [MeterQuantity(timestamp=b.start, quantity=_value(b.value)) for b in out.buckets]
+    return MeterQuantities(quantities=quantities, total=_value(out.total))

@@ -5,8 +5,8 @@ One id, several renderings: Polar shows our UUIDv7 as a plain UUID string."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -26,6 +26,7 @@ from drawdown.meters.filters import PropertyPath
 
 __all__ = [
     "META_PREFIX",
+    "Interval",
     "aggregation_in",
     "customer_out",
     "event_out",
@@ -34,6 +35,8 @@ __all__ = [
     "meter_out",
     "modified_at",
     "native_model",
+    "next_period",
+    "period_start",
     "polar_id",
     "split_filter",
     "unit_in",
@@ -257,3 +260,40 @@ def event_out(row: Any, customer: Any) -> EventOut:
         name=row.name,
         metadata=row.properties,
     )
+
+
+# ---- time periods of quantities ---------------------------------------------------------
+
+Interval = Literal["year", "month", "week", "day", "hour"]
+
+
+def period_start(instant: datetime, interval: Interval, tz: tzinfo) -> datetime:
+    """The start (UTC) of the wall-clock period of ``tz`` that holds ``instant``, as
+    PostgreSQL's ``date_trunc`` gives it (weeks start on Monday)."""
+    wall = instant.astimezone(tz).replace(tzinfo=None)
+    if interval == "hour":
+        wall = wall.replace(minute=0, second=0, microsecond=0)
+    else:
+        wall = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        if interval == "week":
+            wall -= timedelta(days=wall.weekday())
+        elif interval == "month":
+            wall = wall.replace(day=1)
+        elif interval == "year":
+            wall = wall.replace(month=1, day=1)
+    return wall.replace(tzinfo=tz).astimezone(UTC)
+
+
+def next_period(start: datetime, interval: Interval, tz: tzinfo) -> datetime:
+    """The start (UTC) of the period after the one starting at ``start``."""
+    wall = start.astimezone(tz).replace(tzinfo=None)
+    if interval == "year":
+        wall = wall.replace(year=wall.year + 1)
+    elif interval == "month":
+        wall = wall.replace(year=wall.year + wall.month // 12, month=wall.month % 12 + 1)
+    else:
+        step = {"week": timedelta(days=7), "day": timedelta(days=1)}.get(interval)
+        if step is None:  # an hour is an hour of real time, across DST changes too
+            return start + timedelta(hours=1)
+        wall += step
+    return wall.replace(tzinfo=tz).astimezone(UTC)

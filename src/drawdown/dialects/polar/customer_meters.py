@@ -1,0 +1,219 @@
+"""Polar's customer meters (a customer's balance on a meter) over drawdown.events (usage)
+and drawdown.credits (the ledger).
+
+drawdown has no customer-meter object: every (customer, meter) pair is one. Its numbers:
+
+- ``consumed_units``: the meter's aggregation over all the customer's events, negative
+  ones included (Polar's "usage since the last reset"; drawdown never resets).
+- ``balance``: the customer's ledger balance (available minus debt) in the meter's
+  currency, in the meter's units (divided by the meter's rate, 1 for every meter made
+  through this API). It can be negative: usage is a fact, uncovered usage is debt.
+- ``credited_units``: ``balance + consumed_units`` rounded to an integer (Polar's type), so
+  that Polar's ``balance = credited_units - consumed_units`` holds. Credits granted by a
+  negative event lower ``consumed_units`` instead, as in Polar.
+
+A pair's id is a UUID that encodes both ids (customer XOR meter XOR a constant), so it is
+stable and needs no table; reading one back tries each meter of the organization."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Connection, Select, func, select
+
+from drawdown.credits import service as credits
+from drawdown.customers import service as customer_service
+from drawdown.customers import store as customer_store
+from drawdown.db.tables import customers, meters
+from drawdown.dialects.polar.errors import PolarRoute
+from drawdown.dialects.polar.pagination import (
+    MAX_LIMIT,
+    ListResource,
+    PageParam,
+    PerPageParam,
+    SortingParam,
+    list_resource,
+)
+from drawdown.dialects.polar.schemas import CustomerMeterOut, CustomerStateMeter, CustomerStateOut
+from drawdown.dialects.polar.translate import customer_out, meter_out, polar_id
+from drawdown.errors import NotFoundError, ValidationFailed, field
+from drawdown.events import usage
+from drawdown.http.deps import ReadCtx, RequestContext
+from drawdown.ids import render_id
+from drawdown.meters import store as meter_store
+from drawdown.tenancy import Tenant
+
+__all__ = ["customer_meter_id", "router", "state_router"]
+
+router = APIRouter(prefix="/polar/v1/customer-meters", tags=["polar"], route_class=PolarRoute)
+state_router = APIRouter(prefix="/polar/v1/customers", tags=["polar"], route_class=PolarRoute)
+
+_MASK = uuid.uuid5(uuid.NAMESPACE_URL, "drawdown:polar:customer-meter").int
+# All of time, for consumed_units (drawdown's usage needs a range).
+_EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+MultiParam = Annotated[list[str] | None, Query()]
+
+
+def customer_meter_id(customer_id: uuid.UUID, meter_id: uuid.UUID) -> uuid.UUID:
+    return uuid.UUID(int=customer_id.int ^ meter_id.int ^ _MASK)
+
+
+def _consumed(conn: Connection, tenant: Tenant, customer: Any, meter: Any) -> Decimal:
+    customer_ref = render_id("customer", customer.id)
+    q = usage.usage_query(tenant, meter, *_EVER, "none", "UTC", customer_ref, None)
+    total = usage.report(conn, q).total
+    return Decimal(total) if total is not None else Decimal(0)
+
+
+def customer_meter(
+    conn: Connection, ctx: RequestContext, customer: Any, meter: Any
+) -> CustomerMeterOut:
+    consumed = _consumed(conn, ctx.tenant, customer, meter)
+    meter_ref = render_id("meter", meter.id)
+    access = credits.access_for(conn, ctx.tenant, customer, meter_ref, ctx.clock.now())
+    balance = Decimal(access.available) - Decimal(access.debt)
+    rate = Decimal(meter.rate)
+    if rate > 0:
+        balance /= rate
+    credited = (balance + consumed).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return CustomerMeterOut(
+        id=polar_id(customer_meter_id(customer.id, meter.id)),
+        created_at=max(customer.created_at, meter.created_at),
+        modified_at=None,
+        customer_id=polar_id(customer.id),
+        meter_id=polar_id(meter.id),
+        consumed_units=float(consumed),
+        credited_units=int(credited),
+        balance=float(balance),
+        customer=customer_out(customer),
+        meter=meter_out(meter),
+    )
+
+
+def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
+    errors: list[tuple[list[str | int], str]] = []
+    parsed: list[uuid.UUID] = []
+    for index, value in enumerate(values):
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            errors.append((["query", loc, index], "Input should be a valid UUID"))
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def _meters(conn: Connection, tenant: Tenant, meter_ids: list[str]) -> list[Any]:
+    """The meters listed: those asked for, else the active ones (Polar leaves archived
+    meters out unless they are asked for)."""
+    status = None if meter_ids else "active"
+    query = meter_store.list_query(tenant, event_name=None, status=status, q=None)
+    if meter_ids:
+        query = query.where(meters.c.id.in_(_uuids(meter_ids, "meter_id")))
+    return list(conn.execute(query.order_by(meters.c.name, meters.c.id)))
+
+
+def _customers_query(tenant: Tenant, ids: list[str], external_ids: list[str]) -> Select[Any]:
+    query = customer_store.list_query(tenant, email=None, external_id=None, q=None)
+    if ids:
+        query = query.where(customers.c.id.in_(_uuids(ids, "customer_id")))
+    if external_ids:
+        query = query.where(customers.c.external_id.in_(external_ids))
+    return query
+
+
+def _page_pairs(
+    conn: Connection, query: Select[Any], meter_rows: list[Any], page: int, limit: int
+) -> tuple[list[tuple[Any, Any]], int]:
+    """One page of (customer, meter) pairs, customers newest first, each customer's meters
+    by name; and the number of all pairs."""
+    per = len(meter_rows)
+    customer_count = conn.execute(select(func.count()).select_from(query.subquery()))
+    total = int(customer_count.scalar_one()) * per
+    start = (page - 1) * limit
+    stop = min(start + limit, total)
+    if start >= stop:
+        return [], total
+    first, last = start // per, (stop - 1) // per
+    rows = conn.execute(query.order_by(customers.c.id.desc()).offset(first).limit(last - first + 1))
+    pairs = [(c, m) for c in rows for m in meter_rows]
+    return pairs[start - first * per : stop - first * per], total
+
+
+@router.get("/", response_model=ListResource[CustomerMeterOut], summary="List Customer Meters")
+def list_customer_meters(
+    ctx: ReadCtx,
+    customer_id: MultiParam = None,
+    external_customer_id: MultiParam = None,
+    meter_id: MultiParam = None,
+    page: PageParam = 1,
+    limit: PerPageParam = 10,
+    sorting: SortingParam = None,
+) -> ListResource[CustomerMeterOut]:
+    """Every (customer, meter) pair: customers newest first, then meters by name."""
+    if sorting:
+        msg = "drawdown lists customer meters newest customer first, then by meter name"
+        raise field(["query", "sorting"], msg)
+    limit = min(limit, MAX_LIMIT)
+    with ctx.database.read() as conn:
+        meter_rows = _meters(conn, ctx.tenant, meter_id or [])
+        if not meter_rows:
+            return list_resource([], 0, limit)
+        query = _customers_query(ctx.tenant, customer_id or [], external_customer_id or [])
+        pairs, total = _page_pairs(conn, query, meter_rows, page, limit)
+        items = [customer_meter(conn, ctx, c, m) for c, m in pairs]
+    return list_resource(items, total, limit)
+
+
+def _find(conn: Connection, tenant: Tenant, id: str) -> tuple[Any, Any]:
+    try:
+        wanted = uuid.UUID(id)
+    except ValueError:
+        raise NotFoundError(f"No customer meter {id}") from None
+    meter_rows = list(
+        conn.execute(meter_store.list_query(tenant, event_name=None, status=None, q=None))
+    )
+    by_customer = {customer_meter_id(wanted, m.id): m for m in meter_rows}
+    # customer_meter_id is its own inverse given the meter: candidates are customer ids.
+    query = _customers_query(tenant, [], []).where(customers.c.id.in_(list(by_customer)))
+    customer = conn.execute(query).first()
+    if customer is None:
+        raise NotFoundError(f"No customer meter {id}")
+    return customer, by_customer[customer.id]
+
+
+@router.get("/{id}", response_model=CustomerMeterOut, summary="Get Customer Meter")
+def get_customer_meter(id: str, ctx: ReadCtx) -> CustomerMeterOut:
+    with ctx.database.read() as conn:
+        customer, meter = _find(conn, ctx.tenant, id)
+        return customer_meter(conn, ctx, customer, meter)
+
+
+def _state(conn: Connection, ctx: RequestContext, customer: Any) -> CustomerStateOut:
+    meters_now = _meters(conn, ctx.tenant, [])
+    active = [customer_meter(conn, ctx, customer, meter) for meter in meters_now]
+    return CustomerStateOut(
+        **customer_out(customer).model_dump(),
+        active_meters=[
+            CustomerStateMeter.model_validate(item.model_dump(exclude={"customer", "meter"}))
+            for item in active
+        ],
+    )
+
+
+@state_router.get("/external/{external_id}/state", response_model=CustomerStateOut)
+def get_customer_state_external(external_id: str, ctx: ReadCtx) -> CustomerStateOut:
+    """The customer with a balance per active meter (Polar's "customer state")."""
+    with ctx.database.read() as conn:
+        customer = customer_service.get_customer_by_external_id(conn, ctx.tenant, external_id)
+        return _state(conn, ctx, customer)
+
+
+@state_router.get("/{id}/state", response_model=CustomerStateOut)
+def get_customer_state(id: str, ctx: ReadCtx) -> CustomerStateOut:
+    with ctx.database.read() as conn:
+        return _state(conn, ctx, customer_service.get_customer(conn, ctx.tenant, id))

@@ -1,0 +1,77 @@
+"""The drawdown Python SDK: :class:`Client`, :class:`AsyncClient`, typed results and errors.
+
+Needs only httpx and pydantic; importing it never loads the server."""
+
+from __future__ import annotations
+
+from drawdown.sdk._calls import OMIT
+from drawdown.sdk.async_client import AsyncClient
+from drawdown.sdk.client import Client
+from drawdown.sdk.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FieldError,
+    IngestBatchError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationFailedError,
+)
+from drawdown.sdk.models import (
+    Access,
+    Balance,
+    CreditGrant,
+    CreditTransaction,
+    Currency,
+    Customer,
+    Event,
+    IngestResult,
+    IngestTotals,
+    Meter,
+    MeterAggregation,
+    MeterUsage,
+    Page,
+    UsageBucket,
+)
+
+__all__ = [
+    "OMIT",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Access",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Balance",
+    "Client",
+    "ConflictError",
+    "CreditGrant",
+    "CreditTransaction",
+    "Currency",
+    "Customer",
+    "Event",
+    "FieldError",
+    "IngestBatchError",
+    "IngestResult",
+    "IngestTotals",
+    "Meter",
+    "MeterAggregation",
+    "MeterUsage",
+    "NotFoundError",
+    "Page",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "UsageBucket",
+    "ValidationFailedError",
+]
