@@ -111,6 +111,9 @@ async function metering() {
   assert.equal(item.customer.externalId, "user_123");
   assert.equal(item.meter.id, meter.id);
   assert.deepEqual(await polar.customerMeters.get({ id: item.id }), item);
+  const state = await polar.customers.getStateExternal({ externalId: "user_123" });
+  assert.deepEqual(state.activeMeters.map((m) => [m.meterId, m.balance, m.creditedUnits]), [[meter.id, 5, 0]]);
+  assert.deepEqual(state.activeSubscriptions, []);
 
   const invalid = await rejects(
     polar.events.ingest({ events: [{ name: "api_usage", customerId: "0199a3b4-0000-7000-8000-000000000000" }] }),

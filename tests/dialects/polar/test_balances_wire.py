@@ -327,3 +327,45 @@ def test_quantities_errors(api: Any) -> None:
         "/polar/v1/meters/0199a3b4-0000-7000-8000-000000000000/quantities", params=base
     )
     assert missing.status_code == 404
+
+
+def test_customer_state_has_a_balance_per_active_meter(api: Any) -> None:
+    make_meter(api, "alpha", name="Alpha")
+    archived = make_meter(api, "beta", name="Beta")
+    api.ok("PATCH", f"/polar/v1/meters/{archived['id']}", json={"is_archived": True})
+    customer = api.ok(
+        "POST", "/polar/v1/customers/", 201, json={"email": "s@example.com", "external_id": "s"}
+    )
+    ingest(api, usage("s", -4, name="alpha"), usage("s", 1, name="alpha"))
+    state = api.ok("GET", "/polar/v1/customers/external/s/state")
+    assert state["id"] == customer["id"] and state["active_subscriptions"] == []
+    assert [
+        (m["consumed_units"], m["credited_units"], m["balance"]) for m in state["active_meters"]
+    ] == [(-3.0, 0, 3.0)]
+    assert set(state["active_meters"][0]) == {
+        "id",
+        "created_at",
+        "modified_at",
+        "meter_id",
+        "consumed_units",
+        "credited_units",
+        "balance",
+    }
+    assert api.ok("GET", f"/polar/v1/customers/{customer['id']}/state") == state
+    assert api.get("/polar/v1/customers/external/nobody/state").status_code == 404
+
+
+def test_events_before_the_customer_are_drawn_down_when_it_is_created(api: Any) -> None:
+    make_meter(api)
+    ingest(api, usage("early", -10), usage("early", 3))
+    api.ok(
+        "POST", "/polar/v1/customers/", 201, json={"email": "e@example.com", "external_id": "early"}
+    )
+    assert numbers(meter_of(api, "early")) == (-7.0, 0, 7.0)
+    # As in Polar, a meter's filter and aggregation are fixed once it has events.
+    meter = api.ok("GET", "/polar/v1/meters/")["items"][0]
+    frozen = api.patch(f"/polar/v1/meters/{meter['id']}", json={"aggregation": {"func": "count"}})
+    assert frozen.status_code == 422 and frozen.json()["detail"][0]["loc"] == [
+        "body",
+        "aggregation",
+    ]

@@ -132,3 +132,10 @@ def test_idempotency_key_on_create(api: Any) -> None:
     again = api.post("/polar/v1/customers/", json={"email": "i@example.com"}, headers=headers)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert api.ok("GET", "/polar/v1/customers/")["pagination"]["total_count"] == 1
+
+
+def test_metadata_filters_are_refused_not_ignored(api: Any) -> None:
+    for path in ("/polar/v1/customers/", "/polar/v1/meters/", "/polar/v1/events/"):
+        response = api.get(path + "?metadata[plan]=pro")
+        assert response.status_code == 422, path
+        assert response.json()["detail"][0]["loc"] == ["query", "metadata[plan]"]

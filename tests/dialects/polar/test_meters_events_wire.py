@@ -248,6 +248,8 @@ def test_event_list_filters(api: Any) -> None:
     like = '{"conjunction":"and","clauses":[{"property":"metadata.model","operator":"like","value":"cla"}]}'
     assert ids("filter=" + like) == ["api_usage:b"]
     assert api.get("/polar/v1/events/?filter=nope").status_code == 422
+    for unsupported in ("query=abc", "parent_id=p", "depth=1"):
+        assert api.get("/polar/v1/events/?" + unsupported).status_code == 422
     assert api.get("/polar/v1/events/?customer_id=nope").status_code == 422
     assert (
         api.get("/polar/v1/events/?external_customer_id=a&external_customer_id=b").status_code

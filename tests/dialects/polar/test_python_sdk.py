@@ -212,6 +212,13 @@ def test_grant_by_negative_event_then_consume(
     assert (item.consumed_units, item.credited_units, item.balance) == (-5.5, 0, 5.5)
     assert item.customer.external_id == "user_123" and item.meter.name == "API usage"
     assert polar.customer_meters.get(id=item.id) == item
+    state = polar.customers.get_state_external(external_id="user_123")
+    assert isinstance(state, models.CustomerStateIndividual)
+    assert state.active_subscriptions == [] and state.granted_benefits == []
+    assert [(m.meter_id, m.balance, m.credited_units) for m in state.active_meters] == [
+        (item.meter_id, 5.5, 0)
+    ]
+    assert polar.customers.get_state(id=state.id) == state
 
 
 def test_ingest_422_is_parsed_by_the_sdk(polar: Polar) -> None:

@@ -10,4 +10,10 @@ __all__ = ["routers"]
 
 
 def routers() -> list[APIRouter]:
-    return [customers.router, meters.router, events.router, customer_meters.router]
+    return [
+        customers.router,
+        customer_meters.state_router,
+        meters.router,
+        events.router,
+        customer_meters.router,
+    ]

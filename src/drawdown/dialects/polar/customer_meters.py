@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Connection, Select, func, select
 
 from drawdown.credits import service as credits
+from drawdown.customers import service as customer_service
 from drawdown.customers import store as customer_store
 from drawdown.db.tables import customers, meters
 from drawdown.dialects.polar.errors import PolarRoute
@@ -37,7 +38,7 @@ from drawdown.dialects.polar.pagination import (
     SortingParam,
     list_resource,
 )
-from drawdown.dialects.polar.schemas import CustomerMeterOut
+from drawdown.dialects.polar.schemas import CustomerMeterOut, CustomerStateMeter, CustomerStateOut
 from drawdown.dialects.polar.translate import customer_out, meter_out, polar_id
 from drawdown.errors import NotFoundError, ValidationFailed, field
 from drawdown.events import usage
@@ -46,9 +47,10 @@ from drawdown.ids import render_id
 from drawdown.meters import store as meter_store
 from drawdown.tenancy import Tenant
 
-__all__ = ["customer_meter_id", "router"]
+__all__ = ["customer_meter_id", "router", "state_router"]
 
 router = APIRouter(prefix="/polar/v1/customer-meters", tags=["polar"], route_class=PolarRoute)
+state_router = APIRouter(prefix="/polar/v1/customers", tags=["polar"], route_class=PolarRoute)
 
 _MASK = uuid.uuid5(uuid.NAMESPACE_URL, "drawdown:polar:customer-meter").int
 # All of time, for consumed_units (drawdown's usage needs a range).
@@ -189,3 +191,29 @@ def get_customer_meter(id: str, ctx: ReadCtx) -> CustomerMeterOut:
     with ctx.database.read() as conn:
         customer, meter = _find(conn, ctx.tenant, id)
         return customer_meter(conn, ctx, customer, meter)
+
+
+def _state(conn: Connection, ctx: RequestContext, customer: Any) -> CustomerStateOut:
+    meters_now = _meters(conn, ctx.tenant, [])
+    active = [customer_meter(conn, ctx, customer, meter) for meter in meters_now]
+    return CustomerStateOut(
+        **customer_out(customer).model_dump(),
+        active_meters=[
+            CustomerStateMeter.model_validate(item.model_dump(exclude={"customer", "meter"}))
+            for item in active
+        ],
+    )
+
+
+@state_router.get("/external/{external_id}/state", response_model=CustomerStateOut)
+def get_customer_state_external(external_id: str, ctx: ReadCtx) -> CustomerStateOut:
+    """The customer with a balance per active meter (Polar's "customer state")."""
+    with ctx.database.read() as conn:
+        customer = customer_service.get_customer_by_external_id(conn, ctx.tenant, external_id)
+        return _state(conn, ctx, customer)
+
+
+@state_router.get("/{id}/state", response_model=CustomerStateOut)
+def get_customer_state(id: str, ctx: ReadCtx) -> CustomerStateOut:
+    with ctx.database.read() as conn:
+        return _state(conn, ctx, customer_service.get_customer(conn, ctx.tenant, id))

@@ -13,6 +13,7 @@ from drawdown.db.tables import customers
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
+    NoMetadataFilter,
     PageParam,
     PerPageParam,
     SortingParam,
@@ -95,7 +96,12 @@ def create_customer(
     )
 
 
-@router.get("/", response_model=ListResource[CustomerOut], summary="List Customers")
+@router.get(
+    "/",
+    response_model=ListResource[CustomerOut],
+    summary="List Customers",
+    dependencies=[NoMetadataFilter],
+)
 def list_customers(
     ctx: ReadCtx,
     email: Annotated[str | None, Query(max_length=320)] = None,

@@ -20,6 +20,7 @@ from drawdown.customers import store as customer_store
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
+    NoMetadataFilter,
     PageParam,
     PerPageParam,
     SortingParam,
@@ -139,7 +140,12 @@ def _conditions(
 MultiParam = Annotated[list[str] | None, Query()]
 
 
-@router.get("/", response_model=ListResource[EventOut], summary="List Events")
+@router.get(
+    "/",
+    response_model=ListResource[EventOut],
+    summary="List Events",
+    dependencies=[NoMetadataFilter],
+)
 def list_events(
     ctx: ReadCtx,
     filter: Annotated[str | None, Query(description="A JSON filter, as a meter's")] = None,
@@ -150,18 +156,25 @@ def list_events(
     meter_id: str | None = None,
     name: MultiParam = None,
     source: MultiParam = None,
+    query: str | None = None,
+    parent_id: str | None = None,
+    depth: int | None = None,
     page: PageParam = 1,
     limit: PerPageParam = 10,
     sorting: SortingParam = None,
 ) -> ListResource[EventOut]:
     """Newest first by default. ``start_timestamp`` is inclusive, ``end_timestamp``
     exclusive. drawdown filters by one ``external_customer_id`` at a time."""
+    unsupported = {"query": query, "parent_id": parent_id, "depth": depth}
+    refused = [param for param, sent in unsupported.items() if sent is not None]
+    if refused:
+        raise ValidationFailed([(["query", p], "is not supported by drawdown") for p in refused])
     order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-timestamp"], store.c.id)
     externals = external_customer_id or []
     if len(externals) > 1:
         raise field(["query", "external_customer_id"], "drawdown accepts one value here")
-    for loc, value in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
-        if value is not None and value.tzinfo is None:
+    for loc, instant in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
+        if instant is not None and instant.tzinfo is None:
             raise field(["query", loc], "needs a timezone offset (e.g. Z)")
     with ctx.database.read() as conn:
         extra = _conditions(
@@ -173,7 +186,7 @@ def list_events(
             meter_id=meter_id,
             filter_json=filter,
         )
-        query = store.list_query(
+        select = store.list_query(
             ctx.tenant,
             customer_id=None,
             external_customer_id=externals[0] if externals else None,
@@ -182,7 +195,7 @@ def list_events(
             time_to=end_timestamp,
             extra=extra,
         )
-        rows, total = page_rows(conn, query, order_by, page=page, limit=limit)
+        rows, total = page_rows(conn, select, order_by, page=page, limit=limit)
         customers = _customers_by_id(conn, ctx.tenant, rows)
     items = [event_out(row, customers.get(row.customer_id)) for row in rows]
     return list_resource(items, total, limit)

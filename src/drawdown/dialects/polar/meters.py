@@ -20,6 +20,7 @@ from drawdown.dialects.polar.customers import reject_organization_id
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
+    NoMetadataFilter,
     PageParam,
     PerPageParam,
     SortingParam,
@@ -118,7 +119,12 @@ def create_meter(
     )
 
 
-@router.get("/", response_model=ListResource[MeterOut], summary="List Meters")
+@router.get(
+    "/",
+    response_model=ListResource[MeterOut],
+    summary="List Meters",
+    dependencies=[NoMetadataFilter],
+)
 def list_meters(
     ctx: ReadCtx,
     query: Annotated[str | None, Query(max_length=255)] = None,
@@ -202,7 +208,12 @@ def _yearly(
     return MeterQuantities(quantities=quantities, total=_value(usage.report(conn, q).total))
 
 
-@router.get("/{id}/quantities", response_model=MeterQuantities, summary="Get Meter Quantities")
+@router.get(
+    "/{id}/quantities",
+    response_model=MeterQuantities,
+    summary="Get Meter Quantities",
+    dependencies=[NoMetadataFilter],
+)
 def meter_quantities(
     id: str,
     ctx: ReadCtx,

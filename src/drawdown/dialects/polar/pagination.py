@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -18,6 +18,7 @@ from drawdown.errors import ValidationFailed
 __all__ = [
     "MAX_LIMIT",
     "ListResource",
+    "NoMetadataFilter",
     "PageParam",
     "Pagination",
     "PerPageParam",
@@ -43,6 +44,18 @@ SortingParam = Annotated[
         "to sort by descending order."
     ),
 ]
+
+
+def _no_metadata_filter(request: Request) -> None:
+    """Polar's ``?metadata[key]=value`` filters are not implemented: refuse them rather than
+    answer as if they had been applied."""
+    keys = [key for key in request.query_params if key.startswith("metadata[")]
+    if keys:
+        msg = "metadata filters are not supported by drawdown"
+        raise ValidationFailed([(["query", key], msg) for key in keys])
+
+
+NoMetadataFilter = Depends(_no_metadata_filter)
 
 
 class Pagination(BaseModel):

@@ -27,6 +27,8 @@ __all__ = [
     "CustomerCreate",
     "CustomerMeterOut",
     "CustomerOut",
+    "CustomerStateMeter",
+    "CustomerStateOut",
     "CustomerUpdate",
     "CustomerUpdateExternalID",
     "EventCreate",
@@ -292,3 +294,22 @@ class CustomerMeterOut(BaseModel):
     balance: float
     customer: CustomerOut
     meter: MeterOut
+
+
+class CustomerStateMeter(BaseModel):
+    id: str
+    created_at: Timestamp
+    modified_at: Timestamp | None
+    meter_id: str
+    consumed_units: float
+    credited_units: int
+    balance: float
+
+
+class CustomerStateOut(CustomerOut):
+    """Polar's customer state: drawdown has no subscriptions or benefits, so those lists
+    are empty; ``active_meters`` has the customer's meters (see customer_meters)."""
+
+    active_subscriptions: list[dict[str, Any]] = Field(default_factory=list)
+    granted_benefits: list[dict[str, Any]] = Field(default_factory=list)
+    active_meters: list[CustomerStateMeter]
