@@ -53,6 +53,7 @@ class LoadResult:
     client_cpu_s: float
     server_cpu_s: float  # CPU time the server's processes used over the same window
     machine_cpu_s: float  # CPU time every process of the machine used (others' too)
+    postgres_cpu_s: float  # CPU time of every PostgreSQL process (others' databases too)
 
     @property
     def units_per_s(self) -> float:
@@ -174,7 +175,7 @@ def run_load(
 
     def sample_at_start() -> None:
         time.sleep(max(0.0, start_at - time.time()))
-        cpu_at_start.extend((server_cpu(), machine_busy_s()))
+        cpu_at_start.extend((server_cpu(), machine_busy_s(), postgres_cpu_s()))
 
     sampler = threading.Thread(target=sample_at_start)
     sampler.start()
@@ -184,6 +185,7 @@ def run_load(
     sampler.join()
     server_cpu_s = server_cpu() - cpu_at_start[0]
     machine_cpu_s = machine_busy_s() - cpu_at_start[1]
+    pg_cpu_s = postgres_cpu_s() - cpu_at_start[2]
     latencies = [value for result in results for value in result.latencies_s]
     return LoadResult(
         clients=len(results),
@@ -198,7 +200,26 @@ def run_load(
         client_cpu_s=sum(result.cpu_s for result in results),
         server_cpu_s=server_cpu_s,
         machine_cpu_s=machine_cpu_s,
+        postgres_cpu_s=pg_cpu_s,
     )
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by processes named postgres (the server's backends)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name, _, rest = text.partition(" (")[2].partition(") ")
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_s() -> float:

@@ -80,18 +80,20 @@ def record_memory(section: Section, label: str, server: Server) -> None:
 
 
 def _cores(result: LoadResult) -> str:
-    """CPU use over the run in cores: load generator / server / everything else."""
+    """CPU use over the run in cores: load generator / server / PostgreSQL / the rest."""
     client = result.client_cpu_s / result.wall_s
     server = result.server_cpu_s / result.wall_s
-    other = max(0.0, result.machine_cpu_s / result.wall_s - client - server)
-    return f"{client:.2f} / {server:.2f} / {other:.2f}"
+    postgres = result.postgres_cpu_s / result.wall_s
+    other = max(0.0, result.machine_cpu_s / result.wall_s - client - server - postgres)
+    return f"{client:.2f} / {server:.2f} / {postgres:.2f} / {other:.2f}"
 
 
-CPU_COLUMN = "CPU cores: clients / server / other"
+CPU_COLUMN = "CPU cores: clients / server / postgres / other"
 CPU_NOTE = (
     "CPU cores are busy cores over the run (the machine has 2): the load generator's "
-    "processes (one keep-alive HTTP/1.1 connection each), the server's processes, and "
-    "everything else on this shared machine."
+    "processes (one keep-alive HTTP/1.1 connection each), drawdown serve's processes, every "
+    "PostgreSQL process (other users' databases too), and everything else on this shared "
+    "machine (other engineers' test runs)."
 )
 
 
