@@ -156,7 +156,9 @@ def list_customer_meters(
     sorting: SortingParam = None,
 ) -> ListResource[CustomerMeterOut]:
     """Every (customer, meter) pair: customers newest first, then meters by name."""
-    if sorting:
+    # modified_at is null on every customer meter, so any order honours Polar's default
+    # sorting by it; other criteria cannot be honoured and are refused.
+    if any(criterion.removeprefix("-") != "modified_at" for criterion in sorting or []):
         msg = "drawdown lists customer meters newest customer first, then by meter name"
         raise field(["query", "sorting"], msg)
     limit = min(limit, MAX_LIMIT)
