@@ -15,7 +15,7 @@ import psycopg
 from bench.dbs import pg_dsn
 from bench.settings import BenchSettings
 
-__all__ = ["describe"]
+__all__ = ["describe", "load"]
 
 PACKAGES = (
     "fastapi",
@@ -84,3 +84,16 @@ def describe(settings: BenchSettings) -> list[str]:
         f"- server: `drawdown serve`, DRAWDOWN_WORKERS={settings.workers}, log level warning "
         "(no access log), otherwise production defaults (uvicorn auto loop/http)",
     ]
+
+
+def load() -> str:
+    """How busy the shared machine is: load average and CPU pressure (share of time some
+    task waited for a core)."""
+    one, five, _ = os.getloadavg()
+    pressure = "?"
+    try:
+        first = Path("/proc/pressure/cpu").read_text().split()[1]  # avg10=NN.NN
+        pressure = first.split("=")[1] + "%"
+    except (OSError, IndexError):
+        pass
+    return f"load average {one:.1f} (1 min) {five:.1f} (5 min), CPU pressure {pressure} (10 s)"

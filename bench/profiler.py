@@ -66,10 +66,15 @@ def _frame(text: str) -> str:
     return f"{name} ({'/'.join(parts[-3:])})"
 
 
+# Leaf frames of threads that wait for work (the thread pool). The event loop's own frame
+# (Runner.run) stays: uvloop and httptools do their work in C below it.
+_IDLE_LEAVES = ("Condition.wait (", "WorkerThread.run (")
+
+
 def summarise(paths: list[Path], top: int = 30) -> str:
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for path in paths:
         for line in path.read_text().splitlines():
             stack, _, count_text = line.rpartition(" ")
@@ -77,11 +82,20 @@ def summarise(paths: list[Path], top: int = 30) -> str:
                 continue
             count = int(count_text)
             frames = [_frame(frame) for frame in stack.split(";")]
+            if frames[-1].startswith(_IDLE_LEAVES):
+                idle += count
+                continue
             total += count
             own[frames[-1]] += count
             for frame in set(frames):
                 inclusive[frame] += count
-    lines = [f"{total} samples over {len(paths)} processes", "", "self time:"]
+    total = max(total, 1)
+    lines = [
+        f"{total} busy samples over {len(paths)} processes ({idle} idle thread-pool samples "
+        "left out); percentages of busy samples",
+        "",
+        "self time:",
+    ]
     lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own.most_common(top)]
     lines += ["", "inclusive (drawdown, sqlalchemy, psycopg, fastapi, starlette, pydantic):"]
     wanted = ("drawdown/", "sqlalchemy/", "psycopg/", "fastapi/", "starlette/", "pydantic")

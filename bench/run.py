@@ -22,21 +22,22 @@ def main() -> None:
     backend: Backend = "postgresql" if sys.argv[1:2] in (["pg"], ["postgresql"]) else "sqlite"
     settings = load(backend)
     report = Report(header=machine.describe(settings))
+    report.header.append(f"- machine at start: {machine.load()}")
     if settings.profile:
         report.header.append("- PROFILED RUN (py-spy on the server): figures are lowered")
     started = time.perf_counter()
     print("\n".join(report.header), file=sys.stderr)
-    progress("storage floor")
-    with fresh_database(settings, "floor") as url:
-        floor = sections.storage_floor(settings, url, report)
-    with fresh_database(settings, "main") as url:
+    with fresh_database(settings, "floor") as floor_url, fresh_database(settings, "main") as url:
+        floor = sections.StorageFloor(settings, floor_url, report)
+        floor.measure("before server")
         _server_sections(settings, url, report, floor)
+    report.header.append(f"- machine at end: {machine.load()}")
     report.header.append(f"- whole run: {time.perf_counter() - started:.0f} s")
     print(report.render())
 
 
 def _server_sections(
-    settings: BenchSettings, url: str, report: Report, floor: dict[int, float]
+    settings: BenchSettings, url: str, report: Report, floor: sections.StorageFloor
 ) -> None:
     organization_id, secret = make_key(url, "bench")
     progress(f"starting drawdown serve ({settings.workers} workers)")

@@ -17,14 +17,14 @@ from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.drawdown import open_books
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
-from drawdown.customers.service import get_customer, resolve_customer
+from drawdown.customers.service import resolve_customer
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "access",
+    "access_for",
     "balances",
     "create_grant",
     "expire_grant",
@@ -233,14 +233,6 @@ def balances(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> 
     accounts = store.accounts_of_customer(conn, tenant, customer.id)
     books = _read_books(conn, accounts, now)
     return [_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
-
-
-def access(
-    conn: Connection, tenant: Tenant, customer_ref: str, meter_ref: str, now: datetime
-) -> AccessOut:
-    """May this customer use this meter now? True while credits are available."""
-    customer = get_customer(conn, tenant, customer_ref)
-    return access_for(conn, tenant, customer, meter_ref, now)
 
 
 def access_for(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -346,10 +346,6 @@ def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UU
         .limit(limit)
     )
     return list(conn.execute(query).scalars())
-
-
-def count_rows(conn: Connection, query: Select[Any]) -> int:
-    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
 def find_currency(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
     "CreatedKey",
     "authenticate",
     "bootstrap",
+    "cached_principal",
     "create_key",
     "create_organization",
     "list_keys",
@@ -82,11 +83,20 @@ def revoke_key(conn: Connection, key_id: uuid.UUID) -> None:
     _auth_cache.clear()
 
 
-def authenticate(conn: Connection, secret: str) -> Principal:
-    digest = _hash(secret)
-    cached = _auth_cache.get(digest)
+def cached_principal(secret: str) -> Principal | None:
+    """The principal of a key authenticated less than AUTH_CACHE_TTL_S ago, without a
+    database round trip (the hot path: most requests reuse a recent key)."""
+    cached = _auth_cache.get(_hash(secret))
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
+    return None
+
+
+def authenticate(conn: Connection, secret: str) -> Principal:
+    cached = cached_principal(secret)
+    if cached is not None:
+        return cached
+    digest = _hash(secret)
     row = store.find_key_by_hash(conn, digest)
     if row is None or row.revoked_at is not None:
         raise AuthenticationError("Unknown or revoked API key", code="invalid_api_key")
