@@ -168,6 +168,12 @@ def test_customer_meters_list_pages_and_filters(api: Any) -> None:
     assert api.ok("GET", "/polar/v1/customer-meters/?page=3&limit=2")["items"] == []
     assert api.get("/polar/v1/customer-meters/?meter_id=nope").status_code == 422
     assert api.get("/polar/v1/customer-meters/?sorting=balance").status_code == 422
+    assert (
+        api.ok("GET", "/polar/v1/customer-meters/?sorting=-modified_at")["pagination"][
+            "total_count"
+        ]
+        == 3
+    )
 
 
 def test_customer_meter_ids_are_scoped(make_api: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 CUSTOMER_KEYS = {
     "id", "created_at", "modified_at", "metadata", "external_id", "email", "email_verified",
     "type", "name", "billing_name", "billing_address", "tax_id", "locale", "organization_id",
-    "default_payment_method_id", "deleted_at", "avatar_url",
+    "default_payment_method_id", "deleted_at", "first_user_event_at", "avatar_url",
 }  # fmt: skip
 
 

@@ -65,8 +65,9 @@ def customer_meter_id(customer_id: uuid.UUID, meter_id: uuid.UUID) -> uuid.UUID:
 def _consumed(conn: Connection, tenant: Tenant, customer: Any, meter: Any) -> Decimal:
     customer_ref = render_id("customer", customer.id)
     q = usage.usage_query(tenant, meter, *_EVER, "none", "UTC", customer_ref, None)
-    total = usage.report(conn, q).total
-    return Decimal(total) if total is not None else Decimal(0)
+    rows = usage.aggregate(conn, q, total=True)  # one query: the total only
+    value = rows[0].value if rows else None
+    return value if value is not None else Decimal(0)
 
 
 def customer_meter(
@@ -155,7 +156,9 @@ def list_customer_meters(
     sorting: SortingParam = None,
 ) -> ListResource[CustomerMeterOut]:
     """Every (customer, meter) pair: customers newest first, then meters by name."""
-    if sorting:
+    # modified_at is null on every customer meter, so any order honours Polar's default
+    # sorting by it; other criteria cannot be honoured and are refused.
+    if any(criterion.removeprefix("-") != "modified_at" for criterion in sorting or []):
         msg = "drawdown lists customer meters newest customer first, then by meter name"
         raise field(["query", "sorting"], msg)
     limit = min(limit, MAX_LIMIT)

@@ -126,6 +126,8 @@ class CustomerOut(BaseModel):
     organization_id: str
     default_payment_method_id: str | None = None
     deleted_at: Timestamp | None = None
+    # Not tracked by drawdown (it would cost a scan of the customer's events per read).
+    first_user_event_at: Timestamp | None = None
     avatar_url: str | None = None
 
 
