@@ -83,7 +83,8 @@ def _cores(result: LoadResult) -> str:
     """CPU use over the run in cores: load generator / server / PostgreSQL / the rest."""
     client = result.client_cpu_s / result.wall_s
     server = result.server_cpu_s / result.wall_s
-    postgres = result.postgres_cpu_s / result.wall_s
+    # A PostgreSQL backend that exits during the run takes its CPU time with it.
+    postgres = max(0.0, result.postgres_cpu_s / result.wall_s)
     other = max(0.0, result.machine_cpu_s / result.wall_s - client - server - postgres)
     return f"{client:.2f} / {server:.2f} / {postgres:.2f} / {other:.2f}"
 
