@@ -51,7 +51,8 @@ def _measure(name: str, server: Server, fixture: TenantFixture, label: str) -> N
         _ingest_requests(f"{label}-{k}", per_client, 1000, settings.customers) for k in range(4)
     ]
     result = run_load(server.url, fixture.headers, batches, settings.ingest_cap_s, server.cpu_s)
-    print(_line(name, "ingest 1000x4", result, "ev/s"), flush=True)
+    workers = " / ".join(f"{rss:.0f}" for rss in server.rss_mib()[1])
+    print(_line(name, "ingest 1000x4", result, "ev/s") + f", RSS {workers} MiB", flush=True)
 
 
 def main() -> None:

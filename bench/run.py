@@ -60,8 +60,9 @@ def _server_sections(
             f"{fixture.grants} grants, made through the API in {time.perf_counter() - t0:.0f} s"
         )
         sections.reads(settings, server, fixture, paths, report)
+        sections.record_memory(memory, "after the access/healthz runs", server)
         sections.ingest(settings, server, fixture, paths, report, floor)
-        sections.record_memory(memory, "after ingest and reads", server)
+        sections.record_memory(memory, "after the ingest runs", server)
         sections.usage(settings, url, server, paths, report)
         sections.record_memory(memory, "after usage queries", server)
     finally:
