@@ -5,7 +5,7 @@ dialect shows the plain UUID. B-tree inserts of time-ordered ids stay local."""
 
 from __future__ import annotations
 
-import os
+import random
 import threading
 import time
 import uuid
@@ -36,13 +36,15 @@ def new_id() -> uuid.UUID:
     with _lock:
         now_ms = time.time_ns() // 1_000_000
         if now_ms > _last_ms:
-            _last_ms, _counter = now_ms, int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _last_ms, _counter = now_ms, random.getrandbits(10)
         else:
             _counter += 1
             if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
                 _last_ms, _counter = _last_ms + 1, 0
         ms, counter = _last_ms, _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    # Ids need to be unique and ordered, not secret: the fast generator is enough (and the
+    # random module reseeds itself in forked workers).
+    rand = random.getrandbits(62)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return uuid.UUID(int=value)
 

@@ -197,12 +197,10 @@ MeterParam = Annotated[str, Query(description="Meter id or event_name", max_leng
 @router.get("/v1/customers/{customer_id}/access", response_model=AccessOut)
 def access(customer_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
     with ctx.database.read() as conn:
-        customer = get_customer(conn, ctx.tenant, customer_id)
-        return service.access_for(conn, ctx.tenant, customer, meter, ctx.clock.now())
+        return service.access(conn, ctx.tenant, (customer_id, None), meter, ctx.clock.now())
 
 
 @router.get("/v1/customers/external/{external_id}/access", response_model=AccessOut)
 def access_by_external_id(external_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
     with ctx.database.read() as conn:
-        customer = get_customer_by_external_id(conn, ctx.tenant, external_id)
-        return service.access_for(conn, ctx.tenant, customer, meter, ctx.clock.now())
+        return service.access(conn, ctx.tenant, (None, external_id), meter, ctx.clock.now())

@@ -27,9 +27,15 @@ USAGE_GRANT_NAME = "Credit from usage event"
 def open_books(
     conn: Connection, tenant: Tenant, keys: Sequence[store.AccountKey], now: datetime
 ) -> dict[store.AccountKey, tuple[Any, Book]]:
-    """Locked, caught-up books for these accounts (created if missing)."""
-    store.ensure_accounts(conn, tenant, keys, now)
+    """Locked, caught-up books for these accounts (created if missing). Existing accounts
+    are locked first (the common case: one statement); missing ones are then created and
+    locked. Every transaction takes existing locks before creating anything, and creates in
+    key order, so no two can wait on each other in a cycle."""
     rows = store.lock_accounts(conn, tenant, keys)
+    missing = set(keys) - {(row.customer_id, row.currency_id) for row in rows}
+    if missing:
+        store.ensure_accounts(conn, tenant, missing, now)
+        rows += store.lock_accounts(conn, tenant, missing)
     books = store.load_books(conn, rows)
     opened = {}
     for row in rows:

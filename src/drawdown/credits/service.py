@@ -17,13 +17,18 @@ from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.drawdown import open_books
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
-from drawdown.customers.service import resolve_customer
+from drawdown.customers.service import (
+    get_customer,
+    get_customer_by_external_id,
+    resolve_customer,
+)
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "access",
     "access_for",
     "balances",
     "create_grant",
@@ -235,23 +240,70 @@ def balances(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> 
     return [_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
 
 
+def access(
+    conn: Connection,
+    tenant: Tenant,
+    customer: tuple[str | None, str | None],
+    meter_ref: str,
+    now: datetime,
+) -> AccessOut:
+    """May this customer (``(id, None)`` or ``(None, external_id)``) use this meter now?
+    True while credits are available. One query; the exact state at ``now`` (rule 8)."""
+    customer_id, external_id = customer
+    customer_uuid = parse_id("customer", customer_id) if customer_id is not None else None
+    meter_uuid = parse_id("meter", meter_ref) if meter_ref.startswith("mtr_") else None
+    rows = []
+    if customer_id is None or customer_uuid is not None:
+        rows = store.access_rows(
+            conn,
+            tenant,
+            (customer_uuid, external_id),
+            (meter_uuid, None if meter_uuid else meter_ref),
+        )
+    if not rows:  # say precisely which one is missing
+        if customer_id is not None:
+            get_customer(conn, tenant, customer_id)
+        else:
+            get_customer_by_external_id(conn, tenant, external_id or "")
+        _meter(conn, tenant, meter_ref, ["query", "meter"])
+        raise AssertionError("access_rows found nothing for an existing customer and meter")
+    first = rows[0]
+    book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})
+    for row in rows:
+        if row.grant_id is not None:
+            book.grants[row.grant_id] = GrantState(
+                row.grant_id,
+                row.amount,
+                row.remaining,
+                row.category,
+                row.priority,
+                row.effective_at,
+                row.expires_at,
+                row.status,
+            )
+    book.catch_up(now)
+    return _access_out(first.customer_id, first.meter_id, first.currency_id, first.decimals, book)
+
+
+def _access_out(
+    customer_id: uuid.UUID, meter_id: uuid.UUID, currency_id: uuid.UUID, decimals: int, book: Book
+) -> AccessOut:
+    available = book.available()
+    return AccessOut(
+        customer_id=render_id("customer", customer_id),
+        meter_id=render_id("meter", meter_id),
+        currency_id=render_id("currency", currency_id),
+        has_access=available > 0,
+        available=format_units(available, decimals),
+        debt=format_units(book.debt, decimals),
+    )
+
+
 def access_for(
     conn: Connection, tenant: Tenant, customer: Any, meter_ref: str, now: datetime
 ) -> AccessOut:
-    meter = _meter(conn, tenant, meter_ref, ["query", "meter"])
-    account = store.account_for(conn, tenant, customer.id, meter.currency_id)
-    available = debt = 0
-    if account is not None:
-        book = _read_books(conn, [account], now)[account.id]
-        available, debt = book.available(), book.debt
-    return AccessOut(
-        customer_id=render_id("customer", customer.id),
-        meter_id=render_id("meter", meter.id),
-        currency_id=render_id("currency", meter.currency_id),
-        has_access=available > 0,
-        available=format_units(available, meter.decimals),
-        debt=format_units(debt, meter.decimals),
-    )
+    """The access check for a customer row already in hand."""
+    return access(conn, tenant, (render_id("customer", customer.id), None), meter_ref, now)
 
 
 def update_grant_metadata(

@@ -7,12 +7,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Select, Uuid, and_, any_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from drawdown.credits.book import OPEN_STATUSES, Book, EntryDraft, GrantState
-from drawdown.db.tables import credit_accounts, credit_grants, currencies, ledger_entries, meters
+from drawdown.db.bulk import copy_rows
+from drawdown.db.tables import (
+    credit_accounts,
+    credit_grants,
+    currencies,
+    customers,
+    ledger_entries,
+    meters,
+)
 from drawdown.ids import new_id
 from drawdown.tenancy import Tenant
 
@@ -71,21 +80,34 @@ def ensure_accounts(
 def lock_accounts(
     conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
 ) -> list[AccountRow]:
-    """Lock the accounts, always in id order so concurrent batches cannot deadlock (rule 13).
-    On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
-    wanted = sorted(set(keys))
+    """Lock the existing accounts among ``keys``, always in id order so concurrent batches
+    cannot deadlock (rule 13). On SQLite the transaction already holds the database's write
+    lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch: on PostgreSQL the
+    ids travel as two arrays, so the driver never re-parses a query per batch."""
+    wanted = set(keys)
     if not wanted:
         return []
+    customer_ids = sorted({customer for customer, _ in wanted})
+    currency_ids = sorted({currency for _, currency in wanted})
     query = (
         select(credit_accounts)
         .where(
             a.organization_id == tenant.organization_id,
             a.mode == tenant.mode,
-            or_(*[and_(a.customer_id == cus, a.currency_id == cur) for cus, cur in wanted]),
+            _among(conn, a.customer_id, customer_ids),
+            _among(conn, a.currency_id, currency_ids),
         )
         .order_by(a.id)
     )
-    return list(conn.execute(_for_update(conn, query, skip_locked)))
+    rows = conn.execute(_for_update(conn, query, skip_locked))
+    # The query may also lock a customer's account in another currency of the batch: harmless.
+    return [row for row in rows if (row.customer_id, row.currency_id) in wanted]
+
+
+def _among(conn: Connection, column: Any, values: Sequence[uuid.UUID]) -> Any:
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(f"{column.name}_list", values, type_=ARRAY(Uuid)))
+    return column.in_(values)
 
 
 def lock_accounts_by_id(
@@ -177,8 +199,7 @@ def flush_books(
             ),
             updates,
         )
-    if entries:
-        conn.execute(insert(ledger_entries), entries)
+    copy_rows(conn, ledger_entries, entries)
     if accounts:
         conn.execute(
             update(credit_accounts)
@@ -383,3 +404,50 @@ def update_grant_metadata(
     conn.execute(
         update(credit_grants).where(g.id == grant_id).values(metadata_=metadata, updated_at=now)
     )
+
+
+def access_rows(
+    conn: Connection,
+    tenant: Tenant,
+    customer: tuple[uuid.UUID | None, str | None],
+    meter: tuple[uuid.UUID | None, str | None],
+) -> list[Any]:
+    """Everything an access check reads, in one round trip: the live customer (by id or
+    external id), the meter (by id or event_name) with its currency's decimals, the
+    customer's account in that currency and its open grants (one row per grant; none when
+    the customer or the meter does not exist)."""
+    k, m, cur = customers.c, meters.c, currencies.c
+    customer_id, external_id = customer
+    meter_id, event_name = meter
+    query = (
+        select(
+            k.id.label("customer_id"),
+            m.id.label("meter_id"),
+            m.currency_id,
+            cur.decimals,
+            a.balance,
+            a.debt,
+            a.last_sequence,
+            g.id.label("grant_id"),
+            g.amount,
+            g.remaining,
+            g.category,
+            g.priority,
+            g.effective_at,
+            g.expires_at,
+            g.status,
+        )
+        .select_from(customers)
+        .join(meters, and_(m.organization_id == k.organization_id, m.mode == k.mode))
+        .join(currencies, cur.id == m.currency_id)
+        .outerjoin(credit_accounts, and_(a.customer_id == k.id, a.currency_id == m.currency_id))
+        .outerjoin(credit_grants, and_(g.account_id == a.id, g.status.in_(OPEN_STATUSES)))
+        .where(
+            k.organization_id == tenant.organization_id,
+            k.mode == tenant.mode,
+            k.deleted_at.is_(None),
+            k.id == customer_id if customer_id is not None else k.external_id == external_id,
+            m.id == meter_id if meter_id is not None else m.event_name == event_name,
+        )
+    )
+    return list(conn.execute(query))

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
+from drawdown.db.bulk import pg_value
 from drawdown.db.tables import customers, events
 from drawdown.tenancy import Tenant
 
@@ -52,20 +53,49 @@ def resolve_customers(
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert ``rows``, skipping identifiers already stored; the ids actually inserted.
-    SQLAlchemy sends the rows as multi-row INSERTs (insertmanyvalues).
+    SQLite: a multi-row INSERT; PostgreSQL: one INSERT ... SELECT FROM unnest(arrays).
 
     Rows go in identifier order: two concurrent batches that share identifiers then wait on
     each other's unique-index entries in the same order and cannot deadlock (rule 13)."""
     if not rows:
         return set()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    ordered = sorted(rows, key=lambda row: str(row["identifier"]))
+    if conn.dialect.name == "postgresql":
+        return _insert_events_pg(conn, ordered)
     stmt = (
-        dialect.insert(events)
+        sqlite.insert(events)
         .on_conflict_do_nothing(index_elements=["organization_id", "mode", "identifier"])
         .returning(c.id)
     )
-    ordered = sorted(rows, key=lambda row: str(row["identifier"]))
     return {row.id for row in conn.execute(stmt, ordered)}
+
+
+_PG_ARRAY_TYPES = {
+    "id": "uuid",
+    "organization_id": "uuid",
+    "mode": "varchar",
+    "identifier": "varchar",
+    "name": "varchar",
+    "customer_id": "uuid",
+    "external_customer_id": "varchar",
+    "timestamp": "bigint",
+    "ingested_at": "bigint",
+    "properties": "jsonb",
+}
+_PG_INSERT = (
+    f"INSERT INTO events ({', '.join(_PG_ARRAY_TYPES)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"%({name})s::{kind}[]" for name, kind in _PG_ARRAY_TYPES.items())
+    + ") ON CONFLICT (organization_id, mode, identifier) DO NOTHING RETURNING id"
+)
+
+
+def _insert_events_pg(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """One fixed statement with a column array each (see drawdown.db.bulk for why)."""
+    arrays = {
+        name: [pg_value(events.c[name].type, row[name]) for row in rows] for name in _PG_ARRAY_TYPES
+    }
+    return set(conn.exec_driver_sql(_PG_INSERT, arrays).scalars())
 
 
 def claim_events(
