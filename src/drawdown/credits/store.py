@@ -7,7 +7,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Uuid, and_, any_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -185,33 +197,22 @@ def flush_books(
         )
     if inserts:
         conn.execute(insert(credit_grants), inserts)
-    if updates:
-        conn.execute(
-            update(credit_grants)
-            .where(g.id == bindparam("b_id"))
-            .values(
-                remaining=bindparam("remaining"),
-                status=bindparam("status"),
-                booked_at=bindparam("booked_at"),
-                closed_at=bindparam("closed_at"),
-                expires_at=bindparam("expires_at"),
-                updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
+    _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
-    if accounts:
-        conn.execute(
-            update(credit_accounts)
-            .where(a.id == bindparam("b_id"))
-            .values(
-                balance=bindparam("balance"),
-                debt=bindparam("debt"),
-                last_sequence=bindparam("last_sequence"),
-                updated_at=bindparam("updated_at"),
-            ),
-            accounts,
-        )
+    _update_by_id(conn, credit_accounts, accounts)
+
+
+def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany UPDATE of the columns in ``rows`` (keyed by ``b_id``)."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "b_id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+    conn.execute(statement, list(rows))
 
 
 def _new_grant_row(
