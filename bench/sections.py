@@ -6,6 +6,8 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -89,6 +91,24 @@ def _cores(result: LoadResult) -> str:
     return f"{client:.2f} / {server:.2f} / {postgres:.2f} / {other:.2f}"
 
 
+@contextmanager
+def _balance(server: Server, section: Section, label: str, clients: int) -> Iterator[None]:
+    """Note when one worker did most of the work: uvicorn's workers share one listening
+    socket and the kernel may hand 3 or 4 of the 4 keep-alive connections to one of them,
+    which lowers that row's figures (the fixed client count makes it visible)."""
+    before = server.worker_cpu_s()
+    yield
+    if clients < 2:  # one connection is served by one worker by design
+        return
+    used = [after - start for after, start in zip(server.worker_cpu_s(), before, strict=False)]
+    if len(used) > 1 and sum(used) > 0 and min(used) < 0.25 * max(used):
+        split = " / ".join(f"{value:.1f}" for value in used)
+        section.notes.append(
+            f"UNEVEN: {label}: worker CPU seconds {split}; connections landed unevenly on "
+            "the workers, so this row understates the server."
+        )
+
+
 def _per_cpu_s(result: LoadResult) -> float:
     """Work per CPU-second of drawdown serve: unlike a rate, barely moved by other load on
     the machine (PostgreSQL's own CPU is not in it)."""
@@ -150,7 +170,10 @@ def reads(
                 for _ in range(clients)
             ]
             profile = settings.profile and clients == 4 and label != "GET /healthz"
-            with profiled(profile, server.worker_pids(), f"{settings.backend}-access"):
+            with (
+                profiled(profile, server.worker_pids(), f"{settings.backend}-access"),
+                _balance(server, section, f"{label} x{clients}", clients),
+            ):
                 result = run_load(
                     server.url,
                     fixture.headers,
@@ -224,7 +247,10 @@ def ingest(
             ]
             profile = settings.profile and clients == 4
             name = f"{settings.backend}-ingest-{batch_size}"
-            with profiled(profile, server.worker_pids(), name):
+            with (
+                profiled(profile, server.worker_pids(), name),
+                _balance(server, section, f"batch {batch_size} x{clients}", clients),
+            ):
                 result = run_load(
                     server.url,
                     fixture.headers,

@@ -141,6 +141,9 @@ class Server:
     def cpu_s(self) -> float:
         return sum(_cpu_s(pid) for pid in self.pids())
 
+    def worker_cpu_s(self) -> list[float]:
+        return [_cpu_s(pid) for pid in self.worker_pids()]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
