@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.credits import service, store
@@ -19,7 +19,7 @@ from drawdown.credits.schemas import (
 from drawdown.customers.service import get_customer, get_customer_by_external_id
 from drawdown.errors import field
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
@@ -32,8 +32,6 @@ from drawdown.ids import parse_id
 __all__ = ["router"]
 
 router = APIRouter(tags=["credits"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("/v1/credit-grants", status_code=201, response_model=GrantOut)

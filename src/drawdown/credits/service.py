@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.drawdown import open_books
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
+from drawdown.currencies import service as currencies
 from drawdown.customers.service import (
     get_customer,
     get_customer_by_external_id,
@@ -24,12 +26,15 @@ from drawdown.customers.service import (
 )
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.meters import service as meters
 from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "AccountBalance",
     "access",
     "access_for",
+    "account_balances",
     "balances",
     "create_grant",
     "expire_grant",
@@ -47,21 +52,22 @@ def _currency_for(conn: Connection, tenant: Tenant, body: GrantCreate) -> tuple[
     if (body.currency_id is None) == (body.meter_id is None):
         raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
     if body.currency_id is not None:
-        parsed = parse_id("currency", body.currency_id)
-        row = None if parsed is None else store.find_currency(conn, tenant, parsed)
-        if row is None:
-            raise field(["body", "currency_id"], f"no currency {body.currency_id}")
-        return row.id, row.decimals
-    meter = _meter(conn, tenant, body.meter_id or "", ["body", "meter_id"])
-    return meter.currency_id, meter.decimals
+        try:
+            currency = currencies.get_currency(conn, tenant, body.currency_id)
+        except NotFoundError:
+            raise field(["body", "currency_id"], f"no currency {body.currency_id}") from None
+    else:
+        meter = _meter(conn, tenant, body.meter_id or "", ["body", "meter_id"])
+        currency = currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
+    return currency.id, currency.decimals
 
 
 def _meter(conn: Connection, tenant: Tenant, ref: str, loc: list[str | int]) -> Any:
-    parsed = parse_id("meter", ref) if ref.startswith("mtr_") else None
-    row = store.find_meter(conn, tenant, parsed, None if parsed else ref)
-    if row is None:
-        raise field(loc, f"no meter {ref!r}")
-    return row
+    """A meter named in a request (id or event_name); an unknown one is a 422 at ``loc``."""
+    try:
+        return meters.get_meter(conn, tenant, ref)
+    except NotFoundError:
+        raise field(loc, f"no meter {ref!r}") from None
 
 
 def _check_times(body: GrantCreate, now: datetime) -> datetime:
@@ -217,27 +223,56 @@ def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> Any:
     return row
 
 
-def _balance(currency_id: uuid.UUID, decimals: int, book: Book) -> BalanceOut:
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """One account's balance at an instant, in the currency's base units."""
+
+    currency_id: uuid.UUID
+    decimals: int
+    available: int
+    debt: int
+    pending: int
+    next_expiry_at: datetime | None
+    next_expiry: int
+
+
+def _account_balance(currency_id: uuid.UUID, decimals: int, book: Book) -> AccountBalance:
     pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
     expiring = [
         g for g in book.grants.values() if g.status == "active" and g.remaining and g.expires_at
     ]
     next_at = min((g.expires_at for g in expiring if g.expires_at), default=None)
-    next_amount = sum(g.remaining for g in expiring if g.expires_at == next_at)
+    next_units = sum(g.remaining for g in expiring if g.expires_at == next_at)
+    return AccountBalance(
+        currency_id, decimals, book.available(), book.debt, pending, next_at, next_units
+    )
+
+
+def account_balances(
+    conn: Connection, tenant: Tenant, customer: Any, now: datetime
+) -> list[AccountBalance]:
+    """The customer's balance in each currency it has an account in, exact at ``now``."""
+    accounts = store.accounts_of_customer(conn, tenant, customer.id)
+    books = _read_books(conn, accounts, now)
+    return [_account_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
+
+
+def render_balance(balance: AccountBalance) -> BalanceOut:
+    decimals = balance.decimals
     return BalanceOut(
-        currency_id=render_id("currency", currency_id),
-        available=format_units(book.available(), decimals),
-        debt=format_units(book.debt, decimals),
-        pending=format_units(pending, decimals),
-        next_expiry_at=next_at,
-        next_expiry_amount=format_units(next_amount, decimals) if next_at else None,
+        currency_id=render_id("currency", balance.currency_id),
+        available=format_units(balance.available, decimals),
+        debt=format_units(balance.debt, decimals),
+        pending=format_units(balance.pending, decimals),
+        next_expiry_at=balance.next_expiry_at,
+        next_expiry_amount=(
+            format_units(balance.next_expiry, decimals) if balance.next_expiry_at else None
+        ),
     )
 
 
 def balances(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> list[BalanceOut]:
-    accounts = store.accounts_of_customer(conn, tenant, customer.id)
-    books = _read_books(conn, accounts, now)
-    return [_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
+    return [render_balance(b) for b in account_balances(conn, tenant, customer, now)]
 
 
 def access(

@@ -370,29 +370,6 @@ def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UU
     return list(conn.execute(query).scalars())
 
 
-def find_currency(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Any:
-    return conn.execute(
-        select(currencies).where(
-            currencies.c.id == currency_id,
-            currencies.c.organization_id == tenant.organization_id,
-            currencies.c.mode == tenant.mode,
-        )
-    ).one_or_none()
-
-
-def find_meter(
-    conn: Connection, tenant: Tenant, meter_id: uuid.UUID | None, event_name: str | None
-) -> Any:
-    """A meter by id or by event_name, with its currency's decimals."""
-    m = meters.c
-    condition = m.id == meter_id if meter_id is not None else m.event_name == event_name
-    return conn.execute(
-        select(m.id, m.currency_id, currencies.c.decimals)
-        .join(currencies, currencies.c.id == m.currency_id)
-        .where(condition, m.organization_id == tenant.organization_id, m.mode == tenant.mode)
-    ).one_or_none()
-
-
 def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:
     return list(
         conn.execute(select(credit_accounts).where(a.id.in_(list(account_ids))).order_by(a.id))

@@ -1,20 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 
 from drawdown.currencies import service, store
 from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
 from drawdown.http.deps import ReadCtx, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/currencies", tags=["currencies"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("", status_code=201, response_model=CurrencyOut)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from drawdown.customers import service, store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.http.deps import ReadCtx, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
@@ -19,8 +19,6 @@ from drawdown.http.pagination import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("", status_code=201, response_model=CustomerOut)

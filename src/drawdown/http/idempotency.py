@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Header, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +23,13 @@ from drawdown.db.tables import idempotency_keys
 from drawdown.errors import ConflictError, field
 from drawdown.http.deps import RequestContext
 
-__all__ = ["MAX_KEY_LENGTH", "run_create"]
+__all__ = ["MAX_KEY_LENGTH", "IdempotencyKey", "run_create"]
 
 MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
+
+# The header as an endpoint parameter: `idempotency_key: IdempotencyKey = None`.
+IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
 
 
 def _request_hash(route: str, body: BaseModel | None) -> str:

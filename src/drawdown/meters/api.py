@@ -3,14 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from drawdown.events import usage
 from drawdown.events.schemas import UsageOut
 from drawdown.events.usage import usage_query
 from drawdown.events.windows import Window
 from drawdown.http.deps import ReadCtx, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
 from drawdown.meters import service, store
 from drawdown.meters.schemas import MeterCreate, MeterOut, MeterUpdate
@@ -18,8 +18,6 @@ from drawdown.meters.schemas import MeterCreate, MeterOut, MeterUpdate
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/meters", tags=["meters"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("", status_code=201, response_model=MeterOut)

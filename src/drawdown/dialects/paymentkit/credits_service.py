@@ -189,12 +189,9 @@ def available_units(
 ) -> tuple[int, int]:
     """(available, debt) of one customer in one currency, in base units, as of now."""
     cur = currencies.get_currency(conn, tenant, currency_id)
-    for balance in credits.balances(conn, tenant, customer, now):
-        if balance.currency_id == currency_id:
-            return (
-                parse_amount(balance.available, cur.decimals),
-                parse_amount(balance.debt, cur.decimals),
-            )
+    for balance in credits.account_balances(conn, tenant, customer, now):
+        if balance.currency_id == cur.id:
+            return balance.available, balance.debt
     return 0, 0
 
 
@@ -213,11 +210,9 @@ def debts(
         owners = [store.customer_in_any_state(conn, cid) for cid in ids]
     totals: dict[str, int] = {}
     for owner in owners:
-        for balance in credits.balances(conn, tenant, owner, now):
-            if currency_id is not None and balance.currency_id != currency_id:
+        for balance in credits.account_balances(conn, tenant, owner, now):
+            key = render_id("currency", balance.currency_id)
+            if (currency_id is not None and key != currency_id) or not balance.debt:
                 continue
-            cur_row = currencies.get_currency(conn, tenant, balance.currency_id)
-            units = parse_amount(balance.debt, cur_row.decimals)
-            if units:
-                totals[balance.currency_id] = totals.get(balance.currency_id, 0) + units
+            totals[key] = totals.get(key, 0) + balance.debt
     return {key: str(value) for key, value in totals.items()}

@@ -147,9 +147,8 @@ def _account_debts(
     out: dict[Any, int] = {}
     for customer_id in customer_ids:
         customer = store.customer_in_any_state(conn, customer_id)
-        for balance in credits.balances(conn, tenant, customer, now):
-            cur = currencies.get_currency(conn, tenant, balance.currency_id)
-            out[(customer_id, cur.id)] = parse_amount(balance.debt, cur.decimals)
+        for balance in credits.account_balances(conn, tenant, customer, now):
+            out[(customer_id, balance.currency_id)] = balance.debt
     return out
 
 

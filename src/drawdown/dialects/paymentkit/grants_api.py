@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.credits import service as credits
@@ -30,13 +30,12 @@ from drawdown.dialects.paymentkit.schemas import (
 )
 from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.errors import field
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/paymentkit/api/credit-grants", route_class=PaymentKitRoute)
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 PkGrantStatus = Literal["pending", "granted", "depleted", "expired", "voided"]
 CustomerRef = Annotated[str, Query(min_length=1, max_length=255, description="cus_ id or DID")]
 BaseUnits = Annotated[str, Query(pattern=r"^\d{1,30}$", description="Base units")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.customers import schemas as native
@@ -29,14 +29,13 @@ from drawdown.dialects.polar.schemas import (
 from drawdown.dialects.polar.translate import customer_out
 from drawdown.errors import ConflictError, ValidationFailed
 from drawdown.http.deps import ReadCtx, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.tenancy import Tenant
 
 __all__ = ["reject_organization_id", "router"]
 
 router = APIRouter(prefix="/polar/v1/customers", tags=["polar"], route_class=PolarRoute)
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 EXTERNAL_ID_TAKEN = "A customer with this external ID already exists."
 _SORT_COLUMNS: dict[str, Any] = {
     "created_at": customers.c.id,  # ids are time-ordered: creation order, ties broken

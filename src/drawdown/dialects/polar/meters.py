@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.customers import service as customers
@@ -47,7 +47,7 @@ from drawdown.dialects.polar.translate import (
 from drawdown.errors import NotFoundError, ValidationFailed, field
 from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
-from drawdown.http.idempotency import run_create
+from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.ids import render_id
 from drawdown.meters import schemas as native
 from drawdown.meters import service, store
@@ -56,7 +56,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/polar/v1/meters", tags=["polar"], route_class=PolarRoute)
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 _SORT_COLUMNS: dict[str, Any] = {"name": meters.c.name, "created_at": meters.c.id}
 
 
