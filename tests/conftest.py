@@ -96,7 +96,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url, run_clock_in_server=False)
+    return Settings(
+        database_url=database.url, run_clock_in_server=False, run_webhooks_in_server=False
+    )
 
 
 @pytest.fixture

@@ -33,8 +33,18 @@ def _routers() -> list[Any]:
     from drawdown.dialects.polar.api import routers as polar_routers
     from drawdown.events.api import router as events
     from drawdown.meters.api import router as meters
+    from drawdown.webhooks.api import router as webhooks
 
-    return [customers, currencies, meters, events, credits, *polar_routers(), paymentkit]
+    return [
+        customers,
+        currencies,
+        meters,
+        events,
+        credits,
+        webhooks,
+        *polar_routers(),
+        paymentkit,
+    ]
 
 
 def create_app(
@@ -53,7 +63,15 @@ def create_app(
 
             clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
             clock_thread.start()
+        webhook_thread = None
+        if settings.run_webhooks_in_server:
+            from drawdown.webhooks.worker import WebhookThread
+
+            webhook_thread = WebhookThread(database, app.state.clock, settings)
+            webhook_thread.start()
         yield
+        if webhook_thread is not None:
+            webhook_thread.stop()
         if clock_thread is not None:
             clock_thread.stop()
         database.dispose()

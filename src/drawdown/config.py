@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     run_clock_in_server: bool = True
     clock_interval_s: float = Field(default=1.0, gt=0)
 
+    # Webhooks (docs/webhooks.md): delivery runs in the server unless turned off here (then
+    # run `drawdown worker`); private/loopback targets are refused unless allowed.
+    run_webhooks_in_server: bool = True
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
+    webhook_poll_interval_s: float = Field(default=0.2, gt=0)
+    # How long a worker holds a claimed delivery before another may retry it.
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_batch_size: int = Field(default=100, ge=1, le=1000)
+    webhook_retention_days: int = Field(default=30, ge=1)
+
     # Seconds an Idempotency-Key is remembered.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
 

@@ -22,6 +22,10 @@ PREFIXES = {
     "credit_grant": "cgr",
     "ledger_entry": "txn",
     "credit_account": "acc",
+    "webhook_event": "msg",
+    "webhook_endpoint": "whe",
+    "webhook_attempt": "wha",
+    "balance_alert": "alr",
 }
 
 _lock = threading.Lock()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from drawdown.clock import Clock
 from drawdown.credits import store
+from drawdown.credits.effects import emit_effects
 from drawdown.db.engine import Database
 
 __all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "run_clock", "sweep_once"]
@@ -36,6 +37,7 @@ def sweep_once(database: Database, now: datetime, max_accounts: int = MAX_ACCOUN
             book.catch_up(now)
             book.check()
             pairs.append((account, book))
+        emit_effects(conn, pairs, now)
         store.flush_books(conn, pairs, now)
     return len(accounts)
 

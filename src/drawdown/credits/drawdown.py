@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
+from drawdown.credits.effects import emit_effects
 from drawdown.credits.usage import Usage
 from drawdown.ids import new_id
 from drawdown.tenancy import Tenant
@@ -67,6 +68,7 @@ def apply_usage(conn: Connection, tenant: Tenant, usages: Sequence[Usage], now: 
     for _, book in opened.values():
         book.catch_up(now)  # a usage grant may carry an expiry already past
         book.check()
+    emit_effects(conn, list(opened.values()), now)
     store.flush_books(conn, list(opened.values()), now, grant_values)
 
 

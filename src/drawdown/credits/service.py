@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.drawdown import open_books
+from drawdown.credits.effects import emit_effects
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
 from drawdown.currencies import service as currencies
 from drawdown.customers.service import (
@@ -105,6 +106,7 @@ def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datet
     book.add_grant(grant, now)
     book.check()
     extra = {grant.id: {"name": body.name, "metadata_": body.metadata}}
+    emit_effects(conn, [(account, book)], now)
     store.flush_books(conn, [(account, book)], now, extra)
     return _grant_row(conn, tenant, grant.id)
 
@@ -140,6 +142,7 @@ def _close_grant(
             state.expires_at = now
         book.expire(state, now)
     book.check()
+    emit_effects(conn, [(account, book)], now)
     store.flush_books(conn, [(account, book)], now)
     return _grant_row(conn, tenant, row.id)
 

@@ -40,6 +40,7 @@ from drawdown.tenancy import Tenant
 __all__ = [
     "AccountKey",
     "AccountRow",
+    "account_labels",
     "due_account_ids",
     "ensure_accounts",
     "flush_books",
@@ -429,3 +430,17 @@ def access_rows(
         )
     )
     return list(conn.execute(query))
+
+
+def account_labels(conn: Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Per account: its customer's external_id and its currency's decimals (one query), to
+    render the events a transaction emits."""
+    if not account_ids:
+        return {}
+    query = (
+        select(a.id, customers.c.external_id, currencies.c.decimals)
+        .join(customers, customers.c.id == a.customer_id)
+        .join(currencies, currencies.c.id == a.currency_id)
+        .where(a.id.in_(sorted(set(account_ids))))
+    )
+    return {row.id: row for row in conn.execute(query)}

@@ -16,6 +16,7 @@ from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.events.service import claim_customer_events
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.tenancy import Tenant
+from drawdown.webhooks.outbox import OutboxEvent, emit
 
 __all__ = [
     "create_customer",
@@ -76,9 +77,15 @@ def create_customer(
     except IntegrityError:
         # Another transaction created the same external_id between our check and insert.
         raise _conflict(body.external_id or "") from None
+    created = store.get_by_id(conn, tenant, customer_id)
+    _emit(conn, tenant, "customer.created", created, now)
     if body.external_id is not None:
         _claim_events(conn, tenant, customer_id, body.external_id, now)
-    return store.get_by_id(conn, tenant, customer_id)
+    return created
+
+
+def _emit(conn: Connection, tenant: Tenant, type_: str, row: Any, now: datetime) -> None:
+    emit(conn, tenant, OutboxEvent(type_, render(row).model_dump(mode="json"), now))
 
 
 def _claim_events(
@@ -148,11 +155,15 @@ def update_customer(
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
         store.update_customer(conn, row.id, changes, now)
+    updated = store.get_by_id(conn, tenant, row.id)
+    if changes:
+        _emit(conn, tenant, "customer.updated", updated, now)
     if row.external_id is None and changes.get("external_id") is not None:
         _claim_events(conn, tenant, row.id, changes["external_id"], now)
-    return store.get_by_id(conn, tenant, row.id)
+    return updated
 
 
 def delete_customer(conn: Connection, row: Any) -> None:
     now = utcnow()
     store.update_customer(conn, row.id, {"deleted_at": now}, now)
+    _emit(conn, Tenant(row.organization_id, row.mode), "customer.deleted", row, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -27,6 +28,8 @@ from drawdown.db.types import JSONType, Timestamp
 
 __all__ = [
     "api_keys",
+    "balance_alert_states",
+    "balance_alerts",
     "credit_accounts",
     "credit_grants",
     "currencies",
@@ -37,6 +40,10 @@ __all__ = [
     "metadata",
     "meters",
     "organizations",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
 ]
 
 metadata = MetaData(
@@ -258,4 +265,139 @@ ledger_entries = Table(
         "'expiration', 'void')",
         name="type",
     ),
+)
+
+# -- webhooks (DESIGN rule 15) ------------------------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(500), nullable=False),
+    # Subscribed event types; ["*"] means every type.
+    Column("event_types", JSONType, nullable=False),
+    Column("metadata_", JSONType, nullable=False),
+    Column("secret", String(128), nullable=False),
+    # The secret before the last rotation, still signing until previous_secret_expires_at.
+    Column("previous_secret", String(128)),
+    Column("previous_secret_expires_at", Timestamp),
+    # Which surface created it: native, polar (also signs with Polar's key derivation) or
+    # paymentkit (renders Payment Kit's shape and event names).
+    Column("flavor", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(500)),
+    # Events in a row that exhausted every retry (5 disable the endpoint).
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("deleted_at", Timestamp),
+    CheckConstraint("flavor IN ('native', 'polar', 'paymentkit')", name="flavor"),
+    Index("ix_webhook_endpoints_tenant", "organization_id", "mode"),
+)
+
+# The outbox and the event log: written in the transaction that caused the event.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("data", JSONType, nullable=False),
+    # Set once the event has been fanned out into one delivery per subscribed endpoint.
+    Column("dispatched_at", Timestamp),
+    Index("ix_webhook_events_tenant_type", "organization_id", "mode", "type", "id"),
+    Index("ix_webhook_events_tenant_id", "organization_id", "mode", "id"),
+    Index(
+        "ix_webhook_events_undispatched",
+        "id",
+        sqlite_where=text("dispatched_at IS NULL"),
+        postgresql_where=text("dispatched_at IS NULL"),
+    ),
+)
+
+# One event to one endpoint: retried until it succeeds or the schedule runs out.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("event_id", Uuid, ForeignKey("webhook_events.id"), nullable=False),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    Index("ix_webhook_deliveries_event", "event_id"),
+)
+
+# Every HTTP attempt, with what the receiver answered.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("delivery_id", Uuid, ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("event_id", Uuid, ForeignKey("webhook_events.id"), nullable=False),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("http_code", Integer),
+    Column("error", String(500)),
+    # The first 2 KiB of the response body.
+    Column("response", Text),
+    Column("latency_us", BigInteger, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_webhook_attempts_tenant", "organization_id", "mode", "id"),
+    Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),
+    Index("ix_webhook_attempts_event", "event_id", "id"),
+)
+
+# -- balance alerts (DESIGN rule 16) ------------------------------------------------------
+
+balance_alerts = Table(
+    "balance_alerts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    # Null: an organization-wide default for every customer of the currency.
+    Column("customer_id", Uuid, ForeignKey("customers.id")),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("balance_type", String(10), nullable=False),
+    # [{"code": str, "value": int base units, "notify_on": ["triggered", ...]}], decreasing.
+    Column("thresholds", JSONType, nullable=False),
+    Column("rearm_margin", BigInteger, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("balance_type IN ('available', 'ledger')", name="balance_type"),
+    CheckConstraint("rearm_margin >= 0", name="rearm_margin"),
+    Index("ix_balance_alerts_tenant_currency", "organization_id", "mode", "currency_id"),
+    Index("ix_balance_alerts_customer", "customer_id"),
+)
+
+# Per alert, customer and threshold: ok or in_alarm. Written under the account's lock.
+balance_alert_states = Table(
+    "balance_alert_states",
+    metadata,
+    Column("alert_id", Uuid, ForeignKey("balance_alerts.id"), nullable=False),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("since", Timestamp, nullable=False),
+    Column("last_value", BigInteger, nullable=False),
+    UniqueConstraint("alert_id", "customer_id", "code"),
+    CheckConstraint("state IN ('ok', 'in_alarm')", name="state"),
 )

@@ -20,6 +20,7 @@ from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
 from drawdown.tenancy import Tenant
+from drawdown.webhooks.outbox import OutboxEvent, emit
 
 __all__ = [
     "DEFAULT_CURRENCY_DECIMALS",
@@ -120,7 +121,13 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
     except IntegrityError:
         # A concurrent request created a meter for the same event_name.
         raise _taken(body.event_name) from None
-    return store.get_by_id(conn, tenant, meter_id)
+    created = store.get_by_id(conn, tenant, meter_id)
+    _emit(conn, tenant, "meter.created", created, now)
+    return created
+
+
+def _emit(conn: Connection, tenant: Tenant, type_: str, row: Any, now: datetime) -> None:
+    emit(conn, tenant, OutboxEvent(type_, render(row).model_dump(mode="json"), now))
 
 
 def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> Any:
@@ -173,10 +180,16 @@ def update_meter(
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
         store.update_meter(conn, row.id, {**values, "updated_at": now})
-    return store.get_by_id(conn, tenant, row.id)
+    updated = store.get_by_id(conn, tenant, row.id)
+    if values:
+        _emit(conn, tenant, "meter.updated", updated, now)
+    return updated
 
 
 def set_status(conn: Connection, tenant: Tenant, row: Any, status: str, now: datetime) -> Any:
-    if row.status != status:
-        store.update_meter(conn, row.id, {"status": status, "updated_at": now})
-    return store.get_by_id(conn, tenant, row.id)
+    if row.status == status:
+        return row
+    store.update_meter(conn, row.id, {"status": status, "updated_at": now})
+    updated = store.get_by_id(conn, tenant, row.id)
+    _emit(conn, tenant, "meter.updated", updated, now)
+    return updated

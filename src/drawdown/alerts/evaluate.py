@@ -1,0 +1,156 @@
+"""Threshold evaluation inside the credits transaction (DESIGN rule 16).
+
+Each threshold of an alert is ``ok`` or ``in_alarm`` per customer. It goes ``ok ->
+in_alarm`` when the balance is at or below the threshold (``credit.balance_low``) and back
+to ``ok`` only above threshold + ``rearm_margin`` (``credit.balance_recovered`` if the
+threshold asked for it). The caller holds the account's row lock, so the state read here is
+the committed one and one crossing writes exactly one event, however many transactions or
+processes move the balance. A state seen for the first time is seeded from the balance
+before the move, without firing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.alerts import store
+from drawdown.alerts.store import AlertRecord, StateRecord
+from drawdown.ids import render_id
+from drawdown.money import format_units
+from drawdown.tenancy import Tenant
+from drawdown.webhooks.outbox import OutboxEvent
+
+__all__ = ["Crossing", "Move", "evaluate", "next_state", "render"]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One account's balance before and after a transaction (base units)."""
+
+    tenant: Tenant
+    account_id: uuid.UUID
+    customer_id: uuid.UUID
+    currency_id: uuid.UUID
+    before_ledger: int
+    after_ledger: int
+    ledger_sequence: int
+    # What is held (holds) before and after; available = max(ledger - held, 0).
+    before_held: int = 0
+    after_held: int = 0
+
+    def values(self, balance_type: str) -> tuple[int, int]:
+        if balance_type == "ledger":
+            return self.before_ledger, self.after_ledger
+        return (
+            max(self.before_ledger - self.before_held, 0),
+            max(self.after_ledger - self.after_held, 0),
+        )
+
+
+@dataclass(slots=True)
+class Crossing:
+    """What one evaluation of one alert for one customer decided."""
+
+    move: Move
+    alert: AlertRecord
+    kind: str  # "triggered" or "resolved"
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+
+
+def next_state(state: str, value: int, threshold: int, rearm_margin: int) -> str:
+    """The hysteresis rule, shared with top-up rules: fire at or below, re-arm above
+    threshold + margin, otherwise keep the state."""
+    if state == "ok" and value <= threshold:
+        return "in_alarm"
+    if state == "in_alarm" and value > threshold + rearm_margin:
+        return "ok"
+    return state
+
+
+def _applies(alert: AlertRecord, move: Move) -> bool:
+    return alert.currency_id == move.currency_id and alert.customer_id in (None, move.customer_id)
+
+
+def evaluate(conn: Connection, moves: Sequence[Move], now: datetime) -> list[Crossing]:
+    """Update threshold states for these moves; return the crossings to emit."""
+    crossings: list[Crossing] = []
+    by_tenant: dict[Tenant, list[Move]] = {}
+    for move in moves:
+        by_tenant.setdefault(move.tenant, []).append(move)
+    for tenant, group in by_tenant.items():
+        customers = [m.customer_id for m in group]
+        alerts = store.alerts_for(conn, tenant, customers, [m.currency_id for m in group])
+        if not alerts:
+            continue
+        states = store.states_for(conn, [a.id for a in alerts], customers)
+        new: list[StateRecord] = []
+        changed: list[StateRecord] = []
+        for move in group:
+            for alert in alerts:
+                if _applies(alert, move):
+                    crossings += _evaluate_one(alert, move, states, now, new, changed)
+        store.write_states(conn, new, changed)
+    return crossings
+
+
+def _evaluate_one(
+    alert: AlertRecord,
+    move: Move,
+    states: dict[tuple[uuid.UUID, uuid.UUID, str], StateRecord],
+    now: datetime,
+    new: list[StateRecord],
+    changed: list[StateRecord],
+) -> list[Crossing]:
+    before, after = move.values(alert.balance_type)
+    triggered = Crossing(move, alert, "triggered")
+    resolved = Crossing(move, alert, "resolved")
+    for threshold in alert.thresholds:
+        code, value = threshold["code"], int(threshold["value"])
+        stored = states.get((alert.id, move.customer_id, code))
+        current = stored.state if stored else ("in_alarm" if before <= value else "ok")
+        state = next_state(current, after, value, alert.rearm_margin)
+        record = StateRecord(alert.id, move.customer_id, code, state, now, after)
+        if stored is None:
+            new.append(record)  # seeded (and possibly crossed) now
+        elif state != stored.state:
+            changed.append(record)  # no write while a state holds
+        if state != current and state == "in_alarm":
+            triggered.thresholds.append(threshold)
+        elif state != current and "resolved" in threshold.get("notify_on", ()):
+            resolved.thresholds.append(threshold)
+    return [c for c in (triggered, resolved) if c.thresholds]
+
+
+def render(
+    crossing: Crossing, external_id: str | None, decimals: int, now: datetime
+) -> OutboxEvent:
+    """The ``credit.balance_low`` or ``credit.balance_recovered`` event of a crossing; the
+    most severe threshold (lowest for a fall, highest for a recovery) is named first."""
+    move, alert = crossing.move, crossing.alert
+    before, after = move.values(alert.balance_type)
+    ordered = sorted(crossing.thresholds, key=lambda t: int(t["value"]))
+    if crossing.kind == "resolved":
+        ordered.reverse()
+    thresholds = [
+        {"code": t["code"], "value": format_units(int(t["value"]), decimals)} for t in ordered
+    ]
+    data = {
+        "alert_id": render_id("balance_alert", alert.id),
+        "customer_id": render_id("customer", move.customer_id),
+        "external_customer_id": external_id,
+        "currency_id": render_id("currency", move.currency_id),
+        "balance_type": alert.balance_type,
+        "threshold_code": thresholds[0]["code"],
+        "threshold": thresholds[0]["value"],
+        "thresholds": thresholds,
+        "balance": format_units(after, decimals),
+        "previous_balance": format_units(before, decimals),
+        "ledger_sequence": move.ledger_sequence,
+    }
+    name = "credit.balance_low" if crossing.kind == "triggered" else "credit.balance_recovered"
+    return OutboxEvent(name, data, now)

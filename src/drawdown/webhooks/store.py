@@ -1,0 +1,388 @@
+"""All SQL of the webhooks domain: endpoints, the outbox/event log, deliveries, attempts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, exists, func, insert, or_, select, update
+
+from drawdown.db.bulk import copy_rows
+from drawdown.db.tables import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_events,
+)
+from drawdown.ids import new_id
+from drawdown.tenancy import Tenant
+from drawdown.webhooks.records import Attempt, DueDelivery, Endpoint, StoredEvent
+
+__all__ = [
+    "any_due",
+    "any_undispatched",
+    "attempt_list_query",
+    "claim_due",
+    "count_failure",
+    "count_pending",
+    "delivery_row",
+    "disable_endpoint",
+    "enabled_endpoints",
+    "endpoint_list_query",
+    "event_list_query",
+    "get_endpoint",
+    "get_event",
+    "insert_attempt",
+    "insert_deliveries",
+    "insert_endpoint",
+    "insert_events",
+    "lock_undispatched",
+    "mark_dispatched",
+    "replay_event_ids",
+    "reset_failures",
+    "to_attempt",
+    "to_endpoint",
+    "to_event",
+    "update_delivery",
+    "update_endpoint",
+]
+
+ep = webhook_endpoints.c
+ev = webhook_events.c
+dl = webhook_deliveries.c
+at = webhook_attempts.c
+
+
+def _scoped(table: Any, tenant: Tenant) -> Any:
+    """The one tenant filter every tenant-facing query of this domain goes through."""
+    return and_(table.c.organization_id == tenant.organization_id, table.c.mode == tenant.mode)
+
+
+def _skip_locked(conn: Connection, query: Select[Any], *of: Any) -> Select[Any]:
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=list(of) or None)
+    return query  # SQLite: the transaction already holds the single write lock
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+def to_endpoint(row: Any) -> Endpoint:
+    return Endpoint(
+        id=row.id,
+        organization_id=row.organization_id,
+        mode=row.mode,
+        url=row.url,
+        description=row.description,
+        event_types=list(row.event_types),
+        metadata=dict(row.metadata_),
+        secret=row.secret,
+        previous_secret=row.previous_secret,
+        previous_secret_expires_at=row.previous_secret_expires_at,
+        flavor=row.flavor,
+        enabled=bool(row.enabled),
+        disabled_reason=row.disabled_reason,
+        consecutive_failures=row.consecutive_failures,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        id=row.id,
+        organization_id=row.organization_id,
+        mode=row.mode,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        data=row.data,
+        dispatched_at=row.dispatched_at,
+    )
+
+
+def to_attempt(row: Any) -> Attempt:
+    return Attempt(
+        id=row.id,
+        delivery_id=row.delivery_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        endpoint_id=row.endpoint_id,
+        attempt=row.attempt,
+        succeeded=bool(row.succeeded),
+        http_code=row.http_code,
+        error=row.error,
+        response=row.response,
+        latency_us=row.latency_us,
+        created_at=row.created_at,
+    )
+
+
+# -- the outbox --------------------------------------------------------------------------
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One multi-row write (COPY on PostgreSQL) for the whole batch."""
+    copy_rows(conn, webhook_events, rows)
+
+
+def lock_undispatched(conn: Connection, limit: int) -> list[StoredEvent]:
+    query = select(webhook_events).where(ev.dispatched_at.is_(None)).order_by(ev.id).limit(limit)
+    return [to_event(row) for row in conn.execute(_skip_locked(conn, query))]
+
+
+def any_undispatched(conn: Connection) -> bool:
+    query = select(ev.id).where(ev.dispatched_at.is_(None)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def mark_dispatched(conn: Connection, event_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    if event_ids:
+        conn.execute(update(webhook_events).where(ev.id.in_(event_ids)).values(dispatched_at=now))
+
+
+def get_event(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> StoredEvent | None:
+    query = select(webhook_events).where(ev.id == event_id, _scoped(webhook_events, tenant))
+    row = conn.execute(query).one_or_none()
+    return None if row is None else to_event(row)
+
+
+def event_list_query(
+    tenant: Tenant, type_: str | None, since: datetime | None, until: datetime | None
+) -> Select[Any]:
+    query = select(webhook_events).where(_scoped(webhook_events, tenant))
+    if type_ is not None:
+        query = query.where(ev.type == type_)
+    if since is not None:
+        query = query.where(ev.occurred_at >= since)
+    if until is not None:
+        query = query.where(ev.occurred_at < until)
+    return query
+
+
+# -- endpoints -------------------------------------------------------------------------
+
+
+def insert_endpoint(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(webhook_endpoints).values(**values))
+
+
+def get_endpoint(conn: Connection, tenant: Tenant, endpoint_id: uuid.UUID) -> Endpoint | None:
+    query = select(webhook_endpoints).where(
+        ep.id == endpoint_id, ep.deleted_at.is_(None), _scoped(webhook_endpoints, tenant)
+    )
+    row = conn.execute(query).one_or_none()
+    return None if row is None else to_endpoint(row)
+
+
+def endpoint_list_query(tenant: Tenant, flavor: str | None = None) -> Select[Any]:
+    query = select(webhook_endpoints).where(
+        _scoped(webhook_endpoints, tenant), ep.deleted_at.is_(None)
+    )
+    if flavor is not None:
+        query = query.where(ep.flavor == flavor)
+    return query
+
+
+def update_endpoint(
+    conn: Connection, tenant: Tenant, endpoint_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    conn.execute(
+        update(webhook_endpoints)
+        .where(ep.id == endpoint_id, _scoped(webhook_endpoints, tenant))
+        .values(**values)
+    )
+
+
+def enabled_endpoints(conn: Connection, tenants: Sequence[Tenant]) -> list[Endpoint]:
+    if not tenants:
+        return []
+    query = select(webhook_endpoints).where(
+        or_(*(_scoped(webhook_endpoints, t) for t in tenants)),
+        ep.enabled.is_(True),
+        ep.deleted_at.is_(None),
+    )
+    return [to_endpoint(row) for row in conn.execute(query)]
+
+
+def disable_endpoint(conn: Connection, endpoint_id: uuid.UUID, reason: str, now: datetime) -> bool:
+    """Disable an endpoint that is still enabled; True when this call disabled it."""
+    result = conn.execute(
+        update(webhook_endpoints)
+        .where(ep.id == endpoint_id, ep.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def count_failure(conn: Connection, endpoint_id: uuid.UUID, now: datetime) -> int:
+    """One more event that exhausted its retries; the new count."""
+    conn.execute(
+        update(webhook_endpoints)
+        .where(ep.id == endpoint_id)
+        .values(consecutive_failures=ep.consecutive_failures + 1, updated_at=now)
+    )
+    row = conn.execute(select(ep.consecutive_failures).where(ep.id == endpoint_id)).one()
+    return int(row[0])
+
+
+def reset_failures(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    conn.execute(
+        update(webhook_endpoints)
+        .where(ep.id == endpoint_id, ep.consecutive_failures != 0)
+        .values(consecutive_failures=0)
+    )
+
+
+# -- deliveries and attempts ---------------------------------------------------------------
+
+
+def delivery_row(event: StoredEvent, endpoint_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """A new delivery of ``event`` to an endpoint, due at once."""
+    return {
+        "id": new_id(),
+        "organization_id": event.organization_id,
+        "mode": event.mode,
+        "event_id": event.id,
+        "endpoint_id": endpoint_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(webhook_deliveries), list(rows))
+
+
+def any_due(conn: Connection, now: datetime) -> bool:
+    query = select(dl.id).where(dl.status == "pending", dl.next_attempt_at <= now).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def claim_due(
+    conn: Connection, now: datetime, lease_until: datetime, limit: int
+) -> list[DueDelivery]:
+    """Lock due deliveries of enabled endpoints (skipping ones another worker holds) and
+    lease them until ``lease_until``: a worker that dies mid-attempt leaves them due again
+    once the lease runs out, so delivery is at least once."""
+    endpoint_columns = [column.label(f"p_{column.name}") for column in webhook_endpoints.c]
+    query = (
+        select(
+            dl.id.label("d_id"),
+            dl.attempts.label("d_attempts"),
+            ev.id.label("e_id"),
+            ev.type.label("e_type"),
+            ev.occurred_at.label("e_occurred_at"),
+            ev.data.label("e_data"),
+            *endpoint_columns,
+        )
+        .join(webhook_events, ev.id == dl.event_id)
+        .join(webhook_endpoints, ep.id == dl.endpoint_id)
+        .where(
+            dl.status == "pending",
+            dl.next_attempt_at <= now,
+            ep.enabled.is_(True),
+            ep.deleted_at.is_(None),
+        )
+        .order_by(dl.next_attempt_at, dl.id)
+        .limit(limit)
+    )
+    rows = list(conn.execute(_skip_locked(conn, query, webhook_deliveries)))
+    if not rows:
+        return []
+    conn.execute(
+        update(webhook_deliveries)
+        .where(dl.id.in_([row.d_id for row in rows]))
+        .values(next_attempt_at=lease_until, updated_at=now)
+    )
+    out = []
+    for row in rows:
+        endpoint = to_endpoint(_Prefixed(row._mapping, "p_"))
+        event = StoredEvent(
+            row.e_id,
+            endpoint.organization_id,
+            endpoint.mode,
+            row.e_type,
+            row.e_occurred_at,
+            row.e_data,
+            None,
+        )
+        out.append(DueDelivery(row.d_id, row.d_attempts, event, endpoint))
+    return out
+
+
+class _Prefixed:
+    """Attribute access to the ``prefix``-labelled columns of a joined row."""
+
+    def __init__(self, mapping: Any, prefix: str) -> None:
+        self._mapping = mapping
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[self._prefix + name]
+
+
+def update_delivery(conn: Connection, delivery_id: uuid.UUID, values: dict[str, Any]) -> None:
+    conn.execute(update(webhook_deliveries).where(dl.id == delivery_id).values(**values))
+
+
+def insert_attempt(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(webhook_attempts).values(**values))
+
+
+def attempt_list_query(
+    tenant: Tenant,
+    endpoint_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    succeeded: bool | None,
+    http_code_class: int | None,
+) -> Select[Any]:
+    query = (
+        select(webhook_attempts, ev.type.label("event_type"))
+        .join(webhook_events, ev.id == at.event_id)
+        .where(_scoped(webhook_attempts, tenant))
+    )
+    if endpoint_id is not None:
+        query = query.where(at.endpoint_id == endpoint_id)
+    if event_id is not None:
+        query = query.where(at.event_id == event_id)
+    if succeeded is not None:
+        query = query.where(at.succeeded.is_(succeeded))
+    if http_code_class is not None:
+        low = http_code_class * 100
+        query = query.where(at.http_code >= low, at.http_code < low + 100)
+    return query
+
+
+def replay_event_ids(
+    conn: Connection,
+    tenant: Tenant,
+    endpoint_id: uuid.UUID,
+    window: tuple[datetime, datetime],
+    only_failed: bool,
+    limit: int,
+) -> list[StoredEvent]:
+    """Events of the window (oldest first); with ``only_failed``, those this endpoint
+    has a failed delivery of and no successful one."""
+    since, until = window
+    query = select(webhook_events).where(
+        _scoped(webhook_events, tenant), ev.occurred_at >= since, ev.occurred_at < until
+    )
+    if only_failed:
+        mine = and_(dl.event_id == ev.id, dl.endpoint_id == endpoint_id)
+        query = query.where(
+            exists().where(mine, dl.status == "failed"),
+            ~exists().where(mine, dl.status == "succeeded"),
+        )
+    rows = conn.execute(query.order_by(ev.id).limit(limit))
+    return [to_event(row) for row in rows]
+
+
+def count_pending(conn: Connection, endpoint_id: uuid.UUID) -> int:
+    query = select(func.count()).where(dl.endpoint_id == endpoint_id, dl.status == "pending")
+    return int(conn.execute(query).scalar_one())
