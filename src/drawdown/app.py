@@ -26,6 +26,7 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def _routers() -> list[Any]:
+    from drawdown.alerts.api import router as alerts
     from drawdown.credits.api import router as credits
     from drawdown.currencies.api import router as currencies
     from drawdown.customers.api import router as customers
@@ -41,6 +42,7 @@ def _routers() -> list[Any]:
         meters,
         events,
         credits,
+        alerts,
         webhooks,
         *polar_routers(),
         paymentkit,

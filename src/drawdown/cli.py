@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.commands import accounts, customers, grants, meters
+from drawdown.commands import accounts, customers, grants, meters, webhooks
 from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
 
@@ -37,6 +37,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(customers.app, name="customers")
 app.add_typer(meters.app, name="meters")
 app.add_typer(grants.app, name="grants")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(webhooks.alerts_app, name="alerts")
 app.command("balance")(accounts.balance)
 app.command("ledger")(accounts.ledger)
 app.command("ingest")(ingest)
@@ -101,26 +103,36 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the background clock (grant activation and expiry) outside the server.
+    """Run the background work outside the server: the clock (grant activation and expiry)
+    and webhook delivery.
 
-    Any number of workers and servers may run it at once. To leave it to workers only, start
-    servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false."""
+    Any number of workers and servers may run them at once. To leave them to workers only,
+    start servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false and
+    DRAWDOWN_RUN_WEBHOOKS_IN_SERVER=false."""
     import threading
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
     from drawdown.db.migrate import upgrade
+    from drawdown.webhooks.worker import WebhookThread
 
     settings = _settings()
     upgrade(settings.database_url)
     database = _database(settings.database_url)
+    clock = SystemClock()
+    webhooks = WebhookThread(database, clock, settings)
     try:
         # Inside the try: a Ctrl-C right after the banner still stops cleanly.
-        typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
-        run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
+        webhooks.start()
+        typer.echo(
+            f"clock running every {settings.clock_interval_s} s, webhook delivery every "
+            f"{settings.webhook_poll_interval_s} s when idle; Ctrl-C stops them"
+        )
+        run_clock(database, clock, settings.clock_interval_s, threading.Event())
     except KeyboardInterrupt:
         pass
     finally:
+        webhooks.stop()
         database.dispose()
 
 

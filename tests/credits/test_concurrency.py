@@ -36,7 +36,8 @@ def customer_of(identifier: int) -> str:
 
 
 def ingest_worker(url: str, secret: str, seed: int) -> list[tuple[int, int]]:
-    app = create_app(Settings(database_url=url, run_clock_in_server=False))
+    settings = Settings(database_url=url, run_clock_in_server=False, run_webhooks_in_server=False)
+    app = create_app(settings)
     rng = random.Random(seed)
     results = []
     with TestClient(app) as client:

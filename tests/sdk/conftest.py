@@ -66,6 +66,10 @@ def start_server(
         **os.environ,
         "DRAWDOWN_DATABASE_URL": database_url,
         "DRAWDOWN_LOG_LEVEL": "warning",
+        # Webhook receivers in tests listen on 127.0.0.1. Delivery is off unless a test
+        # turns it on: a long-lived server's worker would take other tests' deliveries.
+        "DRAWDOWN_WEBHOOK_ALLOW_PRIVATE": "true",
+        "DRAWDOWN_RUN_WEBHOOKS_IN_SERVER": "false",
         **(extra_env or {}),
     }
     with log_path.open("wb") as log:

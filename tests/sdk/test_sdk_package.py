@@ -32,6 +32,8 @@ def test_public_api_is_pinned() -> None:
         "MeterAggregation", "MeterUsage", "NotFoundError", "OMIT", "Page",
         "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError", "ServerError",
         "UsageBucket", "ValidationFailedError", "__version__",
+        "AlertThreshold", "BalanceAlert", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
+        "WebhookScheduled",
     ])  # fmt: skip
     for name in drawdown.__all__:
         assert getattr(drawdown, name) is not None

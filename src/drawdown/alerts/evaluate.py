@@ -6,7 +6,8 @@ to ``ok`` only above threshold + ``rearm_margin`` (``credit.balance_recovered`` 
 threshold asked for it). The caller holds the account's row lock, so the state read here is
 the committed one and one crossing writes exactly one event, however many transactions or
 processes move the balance. A state seen for the first time is seeded from the balance
-before the move, without firing."""
+before the move, without firing (for an account with no history yet: from the balance after,
+so a new customer's first grant is no "recovery")."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ class Move:
     before_ledger: int
     after_ledger: int
     ledger_sequence: int
+    # The account's last sequence before the move; 0 for an account with no history.
+    before_sequence: int
     # What is held (holds) before and after; available = max(ledger - held, 0).
     before_held: int = 0
     after_held: int = 0
@@ -112,7 +115,11 @@ def _evaluate_one(
     for threshold in alert.thresholds:
         code, value = threshold["code"], int(threshold["value"])
         stored = states.get((alert.id, move.customer_id, code))
-        current = stored.state if stored else ("in_alarm" if before <= value else "ok")
+        if stored is not None:
+            current = stored.state
+        else:  # seeded from the balance before the move; an account with no history from after
+            seed = before if move.before_sequence > 0 else after
+            current = "in_alarm" if seed <= value else "ok"
         state = next_state(current, after, value, alert.rearm_margin)
         record = StateRecord(alert.id, move.customer_id, code, state, now, after)
         if stored is None:

@@ -75,6 +75,7 @@ def _moves(pairs: Sequence[tuple[Any, Book]]) -> list[alerts.Move]:
             before_ledger=account.balance,
             after_ledger=book.balance,
             ledger_sequence=book.last_sequence,
+            before_sequence=account.last_sequence,
         )
         for account, book in pairs
         if book.entries and account.balance != book.balance

@@ -40,6 +40,14 @@ from drawdown.sdk.models import (
     Page,
     UsageBucket,
 )
+from drawdown.sdk.webhook_models import (
+    AlertThreshold,
+    BalanceAlert,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookScheduled,
+)
 
 __all__ = [
     "OMIT",
@@ -48,10 +56,12 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Access",
+    "AlertThreshold",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "Balance",
+    "BalanceAlert",
     "Client",
     "ConflictError",
     "CreditGrant",
@@ -74,4 +84,8 @@ __all__ = [
     "ServerError",
     "UsageBucket",
     "ValidationFailedError",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookScheduled",
 ]

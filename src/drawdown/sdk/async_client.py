@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from drawdown.sdk import _calls as c
+from drawdown.sdk import _webhook_calls as w
 from drawdown.sdk._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -115,6 +116,52 @@ class AccessChecks(AsyncResource):
     check = async_call(c.access_check)
 
 
+class WebhookEndpoints(AsyncResource):
+    create = async_call(w.endpoints_create)
+    get = async_call(w.endpoints_get)
+    list = async_call(w.endpoints_list)
+    list_all = async_pages(w.endpoints_list)
+    update = async_call(w.endpoints_update)
+    delete = async_call(w.endpoints_delete)
+    rotate_secret = async_call(w.endpoints_rotate_secret)
+    enable = async_call(w.endpoints_enable)
+    disable = async_call(w.endpoints_disable)
+    test = async_call(w.endpoints_test)
+    replay = async_call(w.endpoints_replay)
+
+
+class WebhookEvents(AsyncResource):
+    get = async_call(w.events_get)
+    list = async_call(w.events_list)
+    list_all = async_pages(w.events_list)
+    redeliver = async_call(w.events_redeliver)
+
+
+class WebhookDeliveries(AsyncResource):
+    list = async_call(w.deliveries_list)
+    list_all = async_pages(w.deliveries_list)
+
+
+class Webhooks:
+    """``endpoints``, ``events`` (the log, redeliver) and ``deliveries`` (attempts)."""
+
+    def __init__(self, client: Any) -> None:
+        self.endpoints = WebhookEndpoints(client)
+        self.events = WebhookEvents(client)
+        self.deliveries = WebhookDeliveries(client)
+
+
+class Alerts(AsyncResource):
+    create = async_call(w.alerts_create)
+    get = async_call(w.alerts_get)
+    list = async_call(w.alerts_list)
+    list_all = async_pages(w.alerts_list)
+    update = async_call(w.alerts_update)
+    delete = async_call(w.alerts_delete)
+    enable = async_call(w.alerts_enable)
+    disable = async_call(w.alerts_disable)
+
+
 class AsyncClient:
     """A drawdown API client for asyncio (reuse one per event loop).
 
@@ -149,6 +196,8 @@ class AsyncClient:
         self.credit_transactions = CreditTransactions(self)
         self.balances = Balances(self)
         self.access = AccessChecks(self)
+        self.webhooks = Webhooks(self)
+        self.alerts = Alerts(self)
 
     @property
     def base_url(self) -> str:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from drawdown.sdk import _calls as c
+from drawdown.sdk import _webhook_calls as w
 from drawdown.sdk._http import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -114,6 +115,52 @@ class AccessChecks(SyncResource):
     check = sync_call(c.access_check)
 
 
+class WebhookEndpoints(SyncResource):
+    create = sync_call(w.endpoints_create)
+    get = sync_call(w.endpoints_get)
+    list = sync_call(w.endpoints_list)
+    list_all = sync_pages(w.endpoints_list)
+    update = sync_call(w.endpoints_update)
+    delete = sync_call(w.endpoints_delete)
+    rotate_secret = sync_call(w.endpoints_rotate_secret)
+    enable = sync_call(w.endpoints_enable)
+    disable = sync_call(w.endpoints_disable)
+    test = sync_call(w.endpoints_test)
+    replay = sync_call(w.endpoints_replay)
+
+
+class WebhookEvents(SyncResource):
+    get = sync_call(w.events_get)
+    list = sync_call(w.events_list)
+    list_all = sync_pages(w.events_list)
+    redeliver = sync_call(w.events_redeliver)
+
+
+class WebhookDeliveries(SyncResource):
+    list = sync_call(w.deliveries_list)
+    list_all = sync_pages(w.deliveries_list)
+
+
+class Webhooks:
+    """``endpoints``, ``events`` (the log, redeliver) and ``deliveries`` (attempts)."""
+
+    def __init__(self, client: Any) -> None:
+        self.endpoints = WebhookEndpoints(client)
+        self.events = WebhookEvents(client)
+        self.deliveries = WebhookDeliveries(client)
+
+
+class Alerts(SyncResource):
+    create = sync_call(w.alerts_create)
+    get = sync_call(w.alerts_get)
+    list = sync_call(w.alerts_list)
+    list_all = sync_pages(w.alerts_list)
+    update = sync_call(w.alerts_update)
+    delete = sync_call(w.alerts_delete)
+    enable = sync_call(w.alerts_enable)
+    disable = sync_call(w.alerts_disable)
+
+
 class Client:
     """A drawdown API client (thread-safe; reuse one per process).
 
@@ -148,6 +195,8 @@ class Client:
         self.credit_transactions = CreditTransactions(self)
         self.balances = Balances(self)
         self.access = AccessChecks(self)
+        self.webhooks = Webhooks(self)
+        self.alerts = Alerts(self)
 
     @property
     def base_url(self) -> str:

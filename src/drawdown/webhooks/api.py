@@ -146,7 +146,7 @@ def replay(endpoint_id: str, body: ReplayIn, ctx: WriteCtx) -> ReplayOut:
     now = ctx.clock.now()
     with ctx.database.write() as conn:
         endpoint = service.get_endpoint(conn, ctx.tenant, endpoint_id)
-        window = (body.since, body.until or now)
+        window = (body.since, body.until)
         count = service.replay(conn, ctx.tenant, endpoint, window, body.only_failed, now)
     return ReplayOut(endpoint_id=render_id("webhook_endpoint", endpoint.id), scheduled=count)
 

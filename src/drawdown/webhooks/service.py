@@ -212,14 +212,14 @@ def replay(
     conn: Connection,
     tenant: Tenant,
     endpoint: Endpoint,
-    window: tuple[datetime, datetime],
+    window: tuple[datetime, datetime | None],
     only_failed: bool,
     now: datetime,
 ) -> int:
-    """Schedule the endpoint's events of a time range again (oldest first, at most
+    """Schedule the endpoint's events of ``[since, until)`` again (oldest first, at most
     MAX_REPLAY_EVENTS); with ``only_failed``, those that never reached it."""
     since, until = window
-    if until <= since:
+    if until is not None and until <= since:
         raise field(["body", "until"], "must be after since")
     events = store.replay_event_ids(
         conn, tenant, endpoint.id, window, only_failed, MAX_REPLAY_EVENTS

@@ -363,16 +363,16 @@ def replay_event_ids(
     conn: Connection,
     tenant: Tenant,
     endpoint_id: uuid.UUID,
-    window: tuple[datetime, datetime],
+    window: tuple[datetime, datetime | None],
     only_failed: bool,
     limit: int,
 ) -> list[StoredEvent]:
-    """Events of the window (oldest first); with ``only_failed``, those this endpoint
-    has a failed delivery of and no successful one."""
+    """Events of the window (oldest first; no end: up to now); with ``only_failed``, those
+    this endpoint has a failed delivery of and no successful one."""
     since, until = window
-    query = select(webhook_events).where(
-        _scoped(webhook_events, tenant), ev.occurred_at >= since, ev.occurred_at < until
-    )
+    query = select(webhook_events).where(_scoped(webhook_events, tenant), ev.occurred_at >= since)
+    if until is not None:
+        query = query.where(ev.occurred_at < until)
     if only_failed:
         mine = and_(dl.event_id == ev.id, dl.endpoint_id == endpoint_id)
         query = query.where(
