@@ -331,14 +331,10 @@ def test_another_organization_reads_nothing(make_api: Any) -> None:
 def test_idempotency_keys_are_per_organization(make_api: Any) -> None:
     a, b = make_api(), make_api()
     World(a)  # A created its grant with Idempotency-Key "scope-a-grant"
-    currency = b.ok(
-        "POST", "/v1/currencies", 201, json={"name": "B", "symbol": "b", "decimals": 0}
-    )
+    currency = b.ok("POST", "/v1/currencies", 201, json={"name": "B", "symbol": "b", "decimals": 0})
     customer = b.ok("POST", "/v1/customers", 201, json={"external_id": "scope-b"})
     body = {"customer_id": customer["id"], "currency_id": currency["id"], "amount": "7"}
-    response = b.post(
-        "/v1/credit-grants", json=body, headers={"Idempotency-Key": "scope-a-grant"}
-    )
+    response = b.post("/v1/credit-grants", json=body, headers={"Idempotency-Key": "scope-a-grant"})
     assert response.status_code == 201, response.text
     assert "Idempotent-Replayed" not in response.headers
     assert response.json()["customer_id"] == customer["id"]

@@ -78,9 +78,7 @@ def test_the_tenant_condition_is_written_once() -> None:
     # keys/store.py lists an organization's keys across both modes: organization-level.
     allowed = {"db/scope.py", "keys/store.py"}
     offenders = {
-        rel
-        for rel, _, text in _modules()
-        if "organization_id ==" in text and rel not in allowed
+        rel for rel, _, text in _modules() if "organization_id ==" in text and rel not in allowed
     }
     assert offenders == set()
 
@@ -122,9 +120,8 @@ def _domain_graph() -> dict[str, set[str]]:
             continue
         for module, _names in _imports(tree):
             parts = module.split(".")
-            if len(parts) > 1 and parts[0] == "drawdown" and parts[1] in graph:
-                if parts[1] != owner:
-                    graph[owner].add(parts[1])
+            if len(parts) > 1 and parts[0] == "drawdown" and parts[1] in set(graph) - {owner}:
+                graph[owner].add(parts[1])
     return graph
 
 

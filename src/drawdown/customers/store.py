@@ -50,9 +50,7 @@ def update_customer(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID, values: dict[str, Any], now: datetime
 ) -> None:
     conn.execute(
-        update_owned(tenant, customers)
-        .where(c.id == customer_id)
-        .values(**values, updated_at=now)
+        update_owned(tenant, customers).where(c.id == customer_id).values(**values, updated_at=now)
     )
 
 
