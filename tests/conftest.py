@@ -97,7 +97,11 @@ def clock() -> ManualClock:
 @pytest.fixture
 def settings(database: Database) -> Settings:
     return Settings(
-        database_url=database.url, run_clock_in_server=False, run_webhooks_in_server=False
+        database_url=database.url,
+        run_clock_in_server=False,
+        run_webhooks_in_server=False,
+        # Webhook receivers in tests listen on 127.0.0.1.
+        webhook_allow_private=True,
     )
 
 

@@ -11,9 +11,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
-    Uuid,
-    and_,
-    any_,
     bindparam,
     delete,
     insert,
@@ -21,8 +18,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
+from drawdown.db.portable import among
+from drawdown.db.scope import owned
 from drawdown.db.tables import balance_alert_states, balance_alerts
 from drawdown.tenancy import Tenant
 
@@ -89,15 +87,12 @@ def to_alert(row: Any) -> AlertRecord:
 
 
 def _scoped(tenant: Tenant) -> Any:
-    """The one tenant filter of this domain's queries."""
-    return and_(al.organization_id == tenant.organization_id, al.mode == tenant.mode)
+    return owned(balance_alerts, tenant)
 
 
-def _among(conn: Connection, column: Any, values: Sequence[uuid.UUID], name: str) -> Any:
+def _among(conn: Connection, column: Any, values: Sequence[uuid.UUID]) -> Any:
     # One fixed statement text on PostgreSQL whatever the count (no re-parse per batch).
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(name, list(values), type_=ARRAY(Uuid)))
-    return column.in_(list(values))
+    return among(conn, column, list(values))
 
 
 def alerts_for(
@@ -111,10 +106,10 @@ def alerts_for(
     query = select(balance_alerts).where(
         _scoped(tenant),
         al.enabled.is_(True),
-        _among(conn, al.currency_id, sorted(set(currency_ids)), "currency_list"),
+        _among(conn, al.currency_id, sorted(set(currency_ids))),
         or_(
             al.customer_id.is_(None),
-            _among(conn, al.customer_id, sorted(set(customer_ids)), "customer_list"),
+            _among(conn, al.customer_id, sorted(set(customer_ids))),
         ),
     )
     return [to_alert(row) for row in conn.execute(query)]
@@ -124,8 +119,8 @@ def states_for(
     conn: Connection, alert_ids: Sequence[uuid.UUID], customer_ids: Sequence[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, uuid.UUID, str], StateRecord]:
     query = select(balance_alert_states).where(
-        _among(conn, st.alert_id, sorted(set(alert_ids)), "alert_list"),
-        _among(conn, st.customer_id, sorted(set(customer_ids)), "state_customer_list"),
+        _among(conn, st.alert_id, sorted(set(alert_ids))),
+        _among(conn, st.customer_id, sorted(set(customer_ids))),
     )
     out = {}
     for row in conn.execute(query):

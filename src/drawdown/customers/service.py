@@ -154,7 +154,7 @@ def update_customer(
     if "metadata" in changes:
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
-        store.update_customer(conn, row.id, changes, now)
+        store.update_customer(conn, tenant, row.id, changes, now)
     updated = store.get_by_id(conn, tenant, row.id)
     if changes:
         _emit(conn, tenant, "customer.updated", updated, now)
@@ -165,5 +165,6 @@ def update_customer(
 
 def delete_customer(conn: Connection, row: Any) -> None:
     now = utcnow()
-    store.update_customer(conn, row.id, {"deleted_at": now}, now)
-    _emit(conn, Tenant(row.organization_id, row.mode), "customer.deleted", row, now)
+    owner = Tenant(row.organization_id, row.mode)  # the row was read through its tenant
+    store.update_customer(conn, owner, row.id, {"deleted_at": now}, now)
+    _emit(conn, owner, "customer.deleted", row, now)

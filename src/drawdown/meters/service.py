@@ -179,7 +179,7 @@ def update_meter(
         values["aggregation_func"] = changes["aggregation"]["func"]
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
-        store.update_meter(conn, row.id, {**values, "updated_at": now})
+        store.update_meter(conn, tenant, row.id, {**values, "updated_at": now})
     updated = store.get_by_id(conn, tenant, row.id)
     if values:
         _emit(conn, tenant, "meter.updated", updated, now)
@@ -189,7 +189,7 @@ def update_meter(
 def set_status(conn: Connection, tenant: Tenant, row: Any, status: str, now: datetime) -> Any:
     if row.status == status:
         return row
-    store.update_meter(conn, row.id, {"status": status, "updated_at": now})
+    store.update_meter(conn, tenant, row.id, {"status": status, "updated_at": now})
     updated = store.get_by_id(conn, tenant, row.id)
     _emit(conn, tenant, "meter.updated", updated, now)
     return updated

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, exists, func, insert, or_, select, update
 
-from drawdown.db.bulk import copy_rows
+from drawdown.db.portable import copy_rows, for_update
+from drawdown.db.scope import every_tenant, owned
 from drawdown.db.tables import (
     webhook_attempts,
     webhook_deliveries,
@@ -56,14 +57,7 @@ at = webhook_attempts.c
 
 
 def _scoped(table: Any, tenant: Tenant) -> Any:
-    """The one tenant filter every tenant-facing query of this domain goes through."""
-    return and_(table.c.organization_id == tenant.organization_id, table.c.mode == tenant.mode)
-
-
-def _skip_locked(conn: Connection, query: Select[Any], *of: Any) -> Select[Any]:
-    if conn.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=list(of) or None)
-    return query  # SQLite: the transaction already holds the single write lock
+    return owned(table, tenant)
 
 
 # -- records ---------------------------------------------------------------------------
@@ -128,12 +122,15 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def lock_undispatched(conn: Connection, limit: int) -> list[StoredEvent]:
+    """The oldest events not yet fanned out, of every tenant (the worker's queue), skipping
+    those another worker holds."""
     query = select(webhook_events).where(ev.dispatched_at.is_(None)).order_by(ev.id).limit(limit)
-    return [to_event(row) for row in conn.execute(_skip_locked(conn, query))]
+    locked = for_update(conn, every_tenant(query), skip_locked=True)
+    return [to_event(row) for row in conn.execute(locked)]
 
 
 def any_undispatched(conn: Connection) -> bool:
-    query = select(ev.id).where(ev.dispatched_at.is_(None)).limit(1)
+    query = every_tenant(select(ev.id).where(ev.dispatched_at.is_(None)).limit(1))
     return conn.execute(query).first() is not None
 
 
@@ -261,7 +258,7 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def any_due(conn: Connection, now: datetime) -> bool:
     query = select(dl.id).where(dl.status == "pending", dl.next_attempt_at <= now).limit(1)
-    return conn.execute(query).first() is not None
+    return conn.execute(every_tenant(query)).first() is not None
 
 
 def claim_due(
@@ -270,8 +267,25 @@ def claim_due(
     """Lock due deliveries of enabled endpoints (skipping ones another worker holds) and
     lease them until ``lease_until``: a worker that dies mid-attempt leaves them due again
     once the lease runs out, so delivery is at least once."""
+    live_endpoint = exists().where(
+        ep.id == dl.endpoint_id, ep.enabled.is_(True), ep.deleted_at.is_(None)
+    )
+    due = (
+        select(dl.id)
+        .where(dl.status == "pending", dl.next_attempt_at <= now, live_endpoint)
+        .order_by(dl.next_attempt_at, dl.id)
+        .limit(limit)
+    )
+    ids = list(conn.execute(for_update(conn, every_tenant(due), skip_locked=True)).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        update(webhook_deliveries)
+        .where(dl.id.in_(ids))
+        .values(next_attempt_at=lease_until, updated_at=now)
+    )
     endpoint_columns = [column.label(f"p_{column.name}") for column in webhook_endpoints.c]
-    query = (
+    details = (
         select(
             dl.id.label("d_id"),
             dl.attempts.label("d_attempts"),
@@ -283,23 +297,10 @@ def claim_due(
         )
         .join(webhook_events, ev.id == dl.event_id)
         .join(webhook_endpoints, ep.id == dl.endpoint_id)
-        .where(
-            dl.status == "pending",
-            dl.next_attempt_at <= now,
-            ep.enabled.is_(True),
-            ep.deleted_at.is_(None),
-        )
-        .order_by(dl.next_attempt_at, dl.id)
-        .limit(limit)
+        .where(dl.id.in_(ids))
+        .order_by(dl.id)
     )
-    rows = list(conn.execute(_skip_locked(conn, query, webhook_deliveries)))
-    if not rows:
-        return []
-    conn.execute(
-        update(webhook_deliveries)
-        .where(dl.id.in_([row.d_id for row in rows]))
-        .values(next_attempt_at=lease_until, updated_at=now)
-    )
+    rows = list(conn.execute(every_tenant(details)))
     out = []
     for row in rows:
         endpoint = to_endpoint(_Prefixed(row._mapping, "p_"))
