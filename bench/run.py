@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bench import machine, sections
+from bench import machine, sections, webhooks
 from bench.dbs import fresh_database
 from bench.fixtures import TenantFixture, make_key, populate
 from bench.report import Report, progress
@@ -59,11 +59,17 @@ def _server_sections(
             f"- fixture: {len(fixture.customer_ids)} customers, {len(fixture.meter_ids)} meters, "
             f"{fixture.grants} grants, made through the API in {time.perf_counter() - t0:.0f} s"
         )
-        sections.reads(settings, server, fixture, paths, report)
-        sections.record_memory(memory, "after the access/healthz runs", server)
-        sections.ingest(settings, server, fixture, paths, report, floor)
-        sections.record_memory(memory, "after the ingest runs", server)
-        sections.usage(settings, url, server, paths, report)
-        sections.record_memory(memory, "after usage queries", server)
+        if settings.runs("reads"):
+            sections.reads(settings, server, fixture, paths, report)
+            sections.record_memory(memory, "after the access/healthz runs", server)
+        if settings.runs("ingest"):
+            sections.ingest(settings, server, fixture, paths, report, floor)
+            sections.record_memory(memory, "after the ingest runs", server)
+        if settings.runs("webhooks"):
+            webhooks.webhooks(settings, server, fixture, report)
+            sections.record_memory(memory, "after the webhook runs", server)
+        if settings.runs("usage"):
+            sections.usage(settings, url, server, paths, report)
+            sections.record_memory(memory, "after usage queries", server)
     finally:
         server.stop()

@@ -95,6 +95,9 @@ class Server:
             # Production defaults except the access log: one line per request to a pipe
             # would be measured too, and production would ship it elsewhere.
             "DRAWDOWN_LOG_LEVEL": "warning",
+            # The webhook figures post to a receiver on 127.0.0.1, delivered by the server.
+            "DRAWDOWN_WEBHOOK_ALLOW_PRIVATE": "true",
+            "DRAWDOWN_RUN_WEBHOOKS_IN_SERVER": "true",
         }
         command = [str(Path(sys.executable).parent / "drawdown"), "serve"]
         self.process = subprocess.Popen(

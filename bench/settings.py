@@ -33,10 +33,16 @@ class BenchSettings:
     read_duration_s: float  # per access/healthz configuration
     usage_events: int
     profile: bool  # record py-spy profiles of the server during ingest and access
+    webhook_probes: int = 40  # commit-to-receiver latency samples
+    # BENCH_SECTIONS=ingest,webhooks runs only those (default: every section).
+    sections: frozenset[str] = frozenset()
 
     @property
     def is_pg(self) -> bool:
         return self.backend == "postgresql"
+
+    def runs(self, section: str) -> bool:
+        return not self.sections or section in self.sections
 
 
 def load(backend: Backend) -> BenchSettings:
@@ -53,4 +59,6 @@ def load(backend: Backend) -> BenchSettings:
         read_duration_s=_float("BENCH_READ_S", 6.0),
         usage_events=_int("BENCH_USAGE_EVENTS", 10_000_000),
         profile=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
+        webhook_probes=_int("BENCH_WEBHOOK_PROBES", 40),
+        sections=frozenset(s for s in os.environ.get("BENCH_SECTIONS", "").split(",") if s),
     )

@@ -29,6 +29,12 @@ from drawdown.keys import service as keys
 from drawdown.tenancy import Tenant
 
 PG_ENV = "DRAWDOWN_TEST_DATABASE_URL"
+
+# Servers that tests start inherit these: no background webhook delivery unless a test asks
+# for it (a long-lived server's worker would take deliveries meant for another test's
+# worker), and webhook receivers on 127.0.0.1 are allowed.
+os.environ["DRAWDOWN_RUN_WEBHOOKS_IN_SERVER"] = "false"
+os.environ["DRAWDOWN_WEBHOOK_ALLOW_PRIVATE"] = "true"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -167,3 +173,25 @@ def make_api(test_client: TestClient, database: Database) -> Any:
 @pytest.fixture
 def api(make_api: Any) -> Api:
     return make_api()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A real HTTP receiver on 127.0.0.1 verifying each delivery with standardwebhooks."""
+    from tests.webhooks.receiver import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def deliverer(database: Database, clock: ManualClock, settings: Settings) -> Iterator[Any]:
+    """A webhook delivery worker on the test's database and clock, driven pass by pass."""
+    import random
+
+    from drawdown.webhooks.worker import Deliverer
+
+    worker = Deliverer(database, clock, settings, rng=random.Random(7))
+    yield worker
+    worker.close()

@@ -19,6 +19,7 @@ TINY = {
     "BENCH_READ_S": "0.3",
     "BENCH_USAGE_EVENTS": "3000",
     "BENCH_WORKERS": "1",
+    "BENCH_WEBHOOK_PROBES": "3",
 }
 
 
@@ -47,6 +48,9 @@ def test_bench_runs_every_section(backend: str) -> None:
         "Server memory",
         "Balance/access check",
         "HTTP ingest",
+        "Webhook outbox cost, plain ingest",
+        "Webhook outbox cost, event-heavy ingest",
+        "Webhook delivery latency",
         "Usage query over 3,000",
     ):
         assert f"## {title}" in out, out

@@ -75,6 +75,10 @@ CASES: dict[str, tuple[str, ...]] = {
     "GET /v1/customers/external/{external_id}/alerts": ("balance_alerts",),
     "GET /v1/alerts": ("balance_alerts",),
     "GET /v1/alerts/{alert_id}": ("balance_alerts",),
+    "GET /polar/v1/webhooks/endpoints": ("webhook_endpoints",),
+    "GET /polar/v1/webhooks/endpoints/{id}": ("webhook_endpoints",),
+    f"GET {PK}/webhook-endpoints": ("webhook_endpoints",),
+    f"GET {PK}/webhook-endpoints/{{id}}": ("webhook_endpoints",),
 }
 # Read paths that are not GET routes, each proved by its own test below.
 OTHER_READS: dict[str, tuple[str, ...]] = {
@@ -158,6 +162,18 @@ class World:
             json={"url": "http://127.0.0.1:9/scope-a", "event_types": ["webhook.test"]},
         )
         self.message = a.ok("POST", f"/v1/webhooks/endpoints/{self.endpoint['id']}/test", 202)
+        hook = {"url": "http://127.0.0.1:9/scope-a-dialect", "format": "raw"}
+        self.polar_endpoint = a.ok(
+            "POST",
+            "/polar/v1/webhooks/endpoints",
+            201,
+            json={**hook, "events": ["customer.created"]},
+        )
+        self.pk_endpoint = a.ok(
+            "POST",
+            f"{PK}/webhook-endpoints",
+            json={"url": hook["url"], "enabled_events": ["customer.credit.low_balance"]},
+        )
         self.alert = a.ok(
             "POST",
             f"/v1/customers/{self.customer['id']}/alerts",
@@ -174,6 +190,7 @@ class World:
         ids = [self.currency, self.meter, self.customer, self.grant, self.event, self.entry]
         ids += [self.saver, self.endpoint, self.message, self.alert]
         out = [self.customer_meter_id, "scope-a-ext", "scope-a-two", "a@scope.example"]
+        out += [self.polar_endpoint["id"], self.pk_endpoint["id"]]
         out.append("Ann Scope")
         for item in ids:
             out += [item["id"], self.uuid_of(item["id"]), uuid.UUID(self.uuid_of(item["id"])).hex]
@@ -291,6 +308,16 @@ class World:
             ),
             "GET /v1/alerts": ("/v1/alerts", {}),
             "GET /v1/alerts/{alert_id}": (f"/v1/alerts/{self.alert['id']}", {}),
+            "GET /polar/v1/webhooks/endpoints": ("/polar/v1/webhooks/endpoints", {}),
+            "GET /polar/v1/webhooks/endpoints/{id}": (
+                f"/polar/v1/webhooks/endpoints/{self.polar_endpoint['id']}",
+                {},
+            ),
+            f"GET {PK}/webhook-endpoints": (f"{PK}/webhook-endpoints", {}),
+            f"GET {PK}/webhook-endpoints/{{id}}": (
+                f"{PK}/webhook-endpoints/{self.pk_endpoint['id']}",
+                {},
+            ),
         }
 
 

@@ -114,6 +114,9 @@ def worker() -> None:
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
     from drawdown.db.migrate import upgrade
+
+    # Imported for its payload renderer, which Polar-dialect endpoints need.
+    from drawdown.dialects.polar import webhooks as _polar_payloads  # noqa: F401
     from drawdown.webhooks.worker import WebhookThread
 
     settings = _settings()

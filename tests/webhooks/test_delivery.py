@@ -161,7 +161,10 @@ def test_endpoint_api(api: Any, receiver: Receiver, deliverer: Deliverer) -> Non
 def test_private_destinations_are_refused_by_default(database: Any, clock: Any) -> None:
     """No request is made: the URLs are refused when saved."""
     settings = Settings(
-        database_url=database.url, run_clock_in_server=False, run_webhooks_in_server=False
+        database_url=database.url,
+        run_clock_in_server=False,
+        run_webhooks_in_server=False,
+        webhook_allow_private=False,  # the default (the test session's env allows it)
     )
     with database.write() as conn:
         org = keys.create_organization(conn, "ssrf")

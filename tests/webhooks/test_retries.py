@@ -185,3 +185,23 @@ def test_redeliver_sends_the_same_id_again(
     assert [d.webhook_id for d in receiver.at("/one")] == [event["id"]] * 2
     assert [d.webhook_id for d in receiver.at("/two")] == [event["id"]] * 3
     assert api.post("/v1/webhooks/events/msg_nope/redeliver").status_code == 404
+
+
+def test_retention_forgets_settled_events_only(
+    api: Any, clock: ManualClock, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    add_endpoint(api, receiver, "/ok", ["customer.created"])
+    _customer(api, "old")
+    drain(deliverer)
+    add_endpoint(api, receiver, "/down", ["customer.updated"])
+    receiver.route("/down").plan = [(500, {})] * 3
+    customers = api.ok("GET", "/v1/customers")["data"]
+    api.ok("PATCH", f"/v1/customers/{customers[0]['id']}", json={"name": "N"})
+    drain(deliverer)  # the update's delivery failed once and waits for its retry
+    clock.advance(timedelta(days=31))  # past the 30-day default; only prune runs
+    assert deliverer.prune_once() == 1
+    log = api.ok("GET", "/v1/webhooks/events")["data"]
+    assert [e["type"] for e in log] == ["customer.updated"]  # still pending: kept
+    assert [a["event_type"] for a in api.ok("GET", "/v1/webhooks/deliveries")["data"]] == [
+        "customer.updated"
+    ]

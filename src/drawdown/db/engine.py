@@ -11,14 +11,22 @@ Services and stores receive the connection and never commit."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["Database", "normalize_url"]
+__all__ = ["Database", "after_commit", "normalize_url"]
+
+_AFTER_COMMIT = "drawdown_after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Run ``callback`` (in this process) once the write transaction of ``conn`` commits;
+    never if it rolls back. For wake-ups only: the work itself must be in the database."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 def normalize_url(url: str) -> str:
@@ -46,11 +54,19 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that may write. On SQLite it takes the write lock up front
-        (BEGIN IMMEDIATE), so two writers queue instead of failing mid-transaction."""
+        (BEGIN IMMEDIATE), so two writers queue instead of failing mid-transaction.
+        Callbacks registered with :func:`after_commit` run once it has committed."""
         with self._write_turn, self.engine.connect() as conn:
             conn = conn.execution_options(drawdown_write=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.info.pop(_AFTER_COMMIT, None)
+                raise
+            callbacks = conn.info.pop(_AFTER_COMMIT, [])
+        for callback in dict.fromkeys(callbacks):
+            callback()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

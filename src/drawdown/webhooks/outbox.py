@@ -14,20 +14,26 @@ amounts as decimal strings); balance events carry ``ledger_sequence``."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from drawdown.db.engine import after_commit
 from drawdown.ids import new_id
 from drawdown.tenancy import Tenant
 from drawdown.webhooks import store
 from drawdown.webhooks.records import OutboxEvent
 from drawdown.webhooks.types import is_known_type
 
-__all__ = ["MESSAGE_PREFIX", "OutboxEvent", "emit", "emit_many"]
+__all__ = ["MESSAGE_PREFIX", "NEW_EVENTS", "OutboxEvent", "emit", "emit_many"]
 
 # Rendered ids of webhook events (``webhook-id``): ``msg_<32 hex>``.
 MESSAGE_PREFIX = "msg"
+
+# Set when this process commits new events: its delivery worker wakes at once instead of
+# at its next poll (workers of other processes still poll).
+NEW_EVENTS = threading.Event()
 
 
 def emit_many(conn: Connection, tenant: Tenant, events: Sequence[OutboxEvent]) -> None:
@@ -49,6 +55,7 @@ def emit_many(conn: Connection, tenant: Tenant, events: Sequence[OutboxEvent]) -
             }
         )
     store.insert_events(conn, rows)
+    after_commit(conn, NEW_EVENTS.set)
 
 
 def emit(conn: Connection, tenant: Tenant, event: OutboxEvent) -> None:

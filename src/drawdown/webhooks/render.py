@@ -7,11 +7,18 @@ timestamp, data}``. Payment Kit endpoints get Payment Kit's Event shape (``data.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from drawdown.webhooks.records import StoredEvent
 from drawdown.webhooks.signing import render_body
 
-__all__ = ["PAYMENTKIT_NAMES", "native_type", "paymentkit_type", "render_request"]
+__all__ = [
+    "PAYMENTKIT_NAMES",
+    "native_type",
+    "paymentkit_type",
+    "register_renderer",
+    "render_request",
+]
 
 # Native type -> Payment Kit's event name, where Payment Kit has one.
 PAYMENTKIT_NAMES: dict[str, str] = {
@@ -35,7 +42,20 @@ def _object_type(native: str) -> str:
     return native.split(".", 1)[0]
 
 
+Renderer = Callable[[str, StoredEvent], str]
+# Bodies of other shapes, registered by the dialects that need them (a dialect imports
+# webhooks, never the other way round).
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(flavor: str, renderer: Renderer) -> None:
+    _RENDERERS[flavor] = renderer
+
+
 def render_request(flavor: str, message_id: str, event: StoredEvent) -> str:
+    renderer = _RENDERERS.get(flavor)
+    if renderer is not None:
+        return renderer(message_id, event)
     if flavor != "paymentkit":
         return render_body(message_id, event.type, event.occurred_at, event.data)
     created = int(event.occurred_at.timestamp())

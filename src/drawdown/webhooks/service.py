@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.db.engine import after_commit
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.tenancy import Tenant
 from drawdown.webhooks import store
 from drawdown.webhooks.guard import UnsafeUrl, check_url
+from drawdown.webhooks.outbox import NEW_EVENTS
 from drawdown.webhooks.records import Attempt, Endpoint, StoredEvent
 from drawdown.webhooks.schemas import (
     AttemptOut,
@@ -29,7 +31,9 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "get_endpoint",
+    "get_endpoint_of",
     "get_event",
+    "list_endpoints",
     "redeliver",
     "render_attempt",
     "render_endpoint",
@@ -183,8 +187,13 @@ def send_test(conn: Connection, tenant: Tenant, endpoint: Endpoint, now: datetim
     )
     event = store.get_event(conn, tenant, event_id)
     assert event is not None
-    store.insert_deliveries(conn, [store.delivery_row(event, endpoint.id, now)])
+    _schedule(conn, [store.delivery_row(event, endpoint.id, now)])
     return event
+
+
+def _schedule(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    store.insert_deliveries(conn, rows)
+    after_commit(conn, NEW_EVENTS.set)  # this process's worker sends them at once
 
 
 def get_event(conn: Connection, tenant: Tenant, ref: str) -> StoredEvent:
@@ -204,7 +213,7 @@ def redeliver(
         targets = [endpoint]
     else:
         targets = [e for e in store.enabled_endpoints(conn, [tenant]) if e.subscribes(event.type)]
-    store.insert_deliveries(conn, [store.delivery_row(event, e.id, now) for e in targets])
+    _schedule(conn, [store.delivery_row(event, e.id, now) for e in targets])
     return len(targets)
 
 
@@ -225,8 +234,23 @@ def replay(
         conn, tenant, endpoint.id, window, only_failed, MAX_REPLAY_EVENTS
     )
     rows = [store.delivery_row(e, endpoint.id, now) for e in events if endpoint.subscribes(e.type)]
-    store.insert_deliveries(conn, rows)
+    _schedule(conn, rows)
     return len(rows)
+
+
+def list_endpoints(
+    conn: Connection, tenant: Tenant, flavor: str, page: int, limit: int
+) -> tuple[list[Endpoint], int]:
+    """A dialect's page of its endpoints (1-based ``page``) and their total count."""
+    return store.endpoints_page(conn, tenant, flavor, (page - 1) * limit, limit)
+
+
+def get_endpoint_of(conn: Connection, tenant: Tenant, endpoint_id: Any, flavor: str) -> Endpoint:
+    """An endpoint made through a dialect, by its UUID; another surface's is a 404."""
+    endpoint = store.get_endpoint(conn, tenant, endpoint_id)
+    if endpoint is None or endpoint.flavor != flavor:
+        raise NotFoundError(f"No webhook endpoint {endpoint_id}")
+    return endpoint
 
 
 # -- rendering ---------------------------------------------------------------------------

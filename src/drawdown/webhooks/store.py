@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from drawdown.db.portable import copy_rows, for_update
 from drawdown.db.scope import every_tenant, owned
@@ -32,6 +43,7 @@ __all__ = [
     "disable_endpoint",
     "enabled_endpoints",
     "endpoint_list_query",
+    "endpoints_page",
     "event_list_query",
     "get_endpoint",
     "get_event",
@@ -41,6 +53,7 @@ __all__ = [
     "insert_events",
     "lock_undispatched",
     "mark_dispatched",
+    "prune",
     "replay_event_ids",
     "reset_failures",
     "to_attempt",
@@ -387,3 +400,27 @@ def replay_event_ids(
 def count_pending(conn: Connection, endpoint_id: uuid.UUID) -> int:
     query = select(func.count()).where(dl.endpoint_id == endpoint_id, dl.status == "pending")
     return int(conn.execute(query).scalar_one())
+
+
+def prune(conn: Connection, cutoff: datetime) -> int:
+    """Forget what was settled before ``cutoff`` (every tenant): attempts and deliveries
+    that are no longer pending, then events none of whose deliveries is left. Events still
+    waiting for fan-out or with a pending delivery stay. Returns the events removed."""
+    settled = select(dl.id).where(dl.status != "pending", dl.updated_at < cutoff)
+    conn.execute(delete(webhook_attempts).where(at.delivery_id.in_(every_tenant(settled))))
+    conn.execute(delete(webhook_deliveries).where(dl.status != "pending", dl.updated_at < cutoff))
+    unused = ~exists().where(dl.event_id == ev.id)
+    result = conn.execute(
+        delete(webhook_events).where(ev.occurred_at < cutoff, ev.dispatched_at.is_not(None), unused)
+    )
+    return int(result.rowcount)
+
+
+def endpoints_page(
+    conn: Connection, tenant: Tenant, flavor: str, offset: int, limit: int
+) -> tuple[list[Endpoint], int]:
+    """One page (oldest first) of the endpoints a dialect made, and how many there are."""
+    query = endpoint_list_query(tenant, flavor)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(ep.id).offset(offset).limit(limit))
+    return [to_endpoint(row) for row in rows], int(total)

@@ -26,7 +26,7 @@ from drawdown.ids import new_id, render_id
 from drawdown.tenancy import Tenant
 from drawdown.webhooks import store
 from drawdown.webhooks.guard import UnsafeUrl, check_url
-from drawdown.webhooks.outbox import emit
+from drawdown.webhooks.outbox import NEW_EVENTS, emit
 from drawdown.webhooks.records import DueDelivery, OutboxEvent
 from drawdown.webhooks.render import render_request
 from drawdown.webhooks.schedule import next_delay, parse_retry_after
@@ -38,6 +38,7 @@ log = logging.getLogger("drawdown.webhooks")
 
 MAX_RESPONSE_CHARS = 2048
 DISABLE_AFTER_EXHAUSTED = 5
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Deliverer:
             trust_env=False,  # never through a proxy from the environment
         )
         self.pool = ThreadPoolExecutor(settings.webhook_concurrency, "drawdown-webhook")
+        self._pruned_at: datetime | None = None
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -79,8 +81,20 @@ class Deliverer:
     # -- passes ----------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Fan out what is new, then deliver what is due; the number of things done."""
-        return self.dispatch_once() + self.deliver_once()
+        """Fan out what is new, then deliver what is due; the number of things done. About
+        once an hour, also forget what is older than the retention period."""
+        done = self.dispatch_once() + self.deliver_once()
+        if self._pruned_at is None or self.clock.now() - self._pruned_at >= PRUNE_EVERY:
+            self.prune_once()
+        return done
+
+    def prune_once(self) -> int:
+        """Remove settled events, deliveries and attempts past the retention period."""
+        now = self.clock.now()
+        self._pruned_at = now
+        cutoff = now - timedelta(days=self.settings.webhook_retention_days)
+        with self.database.write() as conn:
+            return store.prune(conn, cutoff)
 
     def dispatch_once(self) -> int:
         with self.database.read() as conn:
@@ -204,15 +218,18 @@ class Deliverer:
 
 
 def run_webhooks(deliverer: Deliverer, interval_s: float, stop: threading.Event) -> None:
-    """Deliver until ``stop`` is set: back to back while there is work, else every
-    ``interval_s``."""
+    """Deliver until ``stop`` is set: back to back while there is work, else when this
+    process commits new events or every ``interval_s``."""
     while not stop.is_set():
+        NEW_EVENTS.clear()
         try:
             if deliverer.run_once():
                 continue
         except Exception:
             log.exception("webhook pass failed; retrying in %.1f s", interval_s)
-        stop.wait(interval_s)
+            stop.wait(interval_s)
+            continue
+        NEW_EVENTS.wait(interval_s)
 
 
 class WebhookThread:
@@ -231,5 +248,6 @@ class WebhookThread:
 
     def stop(self, timeout_s: float = 20.0) -> None:
         self._stop.set()
+        NEW_EVENTS.set()
         self._thread.join(timeout_s)
         self.deliverer.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from drawdown.dialects.polar import customer_meters, customers, events, meters
+from drawdown.dialects.polar import customer_meters, customers, events, meters, webhooks
 
 __all__ = ["routers"]
 
@@ -16,4 +16,5 @@ def routers() -> list[APIRouter]:
         meters.router,
         events.router,
         customer_meters.router,
+        webhooks.router,
     ]
