@@ -41,7 +41,9 @@ class RequestContext:
         return self.principal.tenant
 
 
-_MISSING = "Missing API key: send 'Authorization: Bearer <key>' (or HTTP Basic, the key as user name)"
+_MISSING = (
+    "Missing API key: send 'Authorization: Bearer <key>' (or HTTP Basic, the key as user name)"
+)
 
 
 def _basic_user(credentials: str) -> str:

@@ -18,6 +18,7 @@ from drawdown.dialects.paymentkit.schemas import (
     PkCustomer,
     PkMeter,
     PkPage,
+    PkTransactionPage,
     PkPaymentCurrency,
 )
 from drawdown.dialects.paymentkit.wire import iso_ms
@@ -125,4 +126,14 @@ def page(items: Sequence[Any], count: int, page_number: int, page_size: int) -> 
             total=count,
             totalPages=math.ceil(count / page_size),
         ),
+    )
+
+
+def transaction_page(
+    items: Sequence[Any], count: int, page_number: int, page_size: int
+) -> PkTransactionPage:
+    """A page of credit transactions, with the guide's ``total``/``data`` aliases."""
+    base = page(items, count, page_number, page_size)
+    return PkTransactionPage(
+        count=base.count, list=base.list, paging=base.paging, total=count, data=base.list
     )

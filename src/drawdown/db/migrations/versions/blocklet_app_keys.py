@@ -38,9 +38,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blocklet_app_keys")),
     )
-    op.create_index(
-        op.f("ix_blocklet_app_keys_public_key"), "blocklet_app_keys", ["public_key"]
-    )
+    op.create_index(op.f("ix_blocklet_app_keys_public_key"), "blocklet_app_keys", ["public_key"])
 
 
 def downgrade() -> None:
