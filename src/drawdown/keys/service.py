@@ -188,13 +188,23 @@ def list_app_keys(conn: Connection, organization_id: uuid.UUID | None = None) ->
     return [_app_key(row) for row in store.list_app_keys(conn, organization_id)]
 
 
-def _active_app_keys(conn: Connection) -> list[AppKey]:
+def _active_app_keys(conn: Connection, *, fresh: bool = False) -> list[AppKey]:
     cached = _app_keys_cache.get("active")
-    if cached is not None and cached[0] > time.monotonic():
+    if not fresh and cached is not None and cached[0] > time.monotonic():
         return cached[1]
     active = [_app_key(row) for row in store.active_app_keys(conn)]
     _app_keys_cache["active"] = (time.monotonic() + AUTH_CACHE_TTL_S, active)
     return active
+
+
+def _matching_app_key(conn: Connection, signed: component_sig.SignedRequest) -> AppKey | None:
+    # The cached list first; a key registered since (on any server) is found by re-reading.
+    for fresh in (False, True):
+        by_public_key = {key.public_key: key for key in _active_app_keys(conn, fresh=fresh)}
+        matched = component_sig.verify(signed, by_public_key)
+        if matched is not None:
+            return by_public_key[matched]
+    return None
 
 
 def authenticate_signature(
@@ -213,12 +223,10 @@ def authenticate_signature(
             f"A component signature may live at most {MAX_SIGNATURE_WINDOW_S} s",
             code="invalid_signature",
         )
-    by_public_key = {key.public_key: key for key in _active_app_keys(conn)}
-    matched = component_sig.verify(signed, by_public_key)
-    if matched is None:
+    key = _matching_app_key(conn, signed)
+    if key is None:
         raise AuthenticationError(
             "The component signature matches no registered Blocklet app key",
             code="invalid_signature",
         )
-    key = by_public_key[matched]
     return Principal(Tenant(key.organization_id, mode), key.scope, key.id)

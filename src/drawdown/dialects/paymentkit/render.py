@@ -18,8 +18,8 @@ from drawdown.dialects.paymentkit.schemas import (
     PkCustomer,
     PkMeter,
     PkPage,
-    PkTransactionPage,
     PkPaymentCurrency,
+    PkTransactionPage,
 )
 from drawdown.dialects.paymentkit.wire import iso_ms
 from drawdown.meters.schemas import MeterOut

@@ -16,7 +16,6 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-
 from starlette.concurrency import run_in_threadpool
 
 from drawdown.errors import DrawdownError, ValidationFailed

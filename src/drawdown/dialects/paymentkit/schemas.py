@@ -27,8 +27,8 @@ __all__ = [
     "PkMeter",
     "PkMeterEvent",
     "PkPage",
-    "PkTransactionPage",
     "PkPaymentCurrency",
+    "PkTransactionPage",
     "Success",
     "UnixSeconds",
 ]
