@@ -222,3 +222,12 @@ def test_live_mode_and_http_basic_in_the_endpoint_url(org: Org) -> None:
     )
     assert listed["meter"]["livemode"] is True and listed["transactions"]["total"] == 1
     assert listed["creditGrant"]["livemode"] is True
+
+
+def test_the_docs_show_the_hook_the_suite_runs() -> None:
+    """docs/coming-from-paymentkit.md shows tests/js/paymentkit/esm-default.mjs's code."""
+    hook = (FLOWS / "esm-default.mjs").read_text()
+    code = hook[hook.index("import { register }") :].strip()
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "coming-from-paymentkit.md").read_text()
+    shown = "\n".join(line.removeprefix("   ") for line in docs.splitlines())
+    assert code in shown
