@@ -17,6 +17,7 @@ __all__ = [
     "insert_organization",
     "list_app_keys",
     "list_keys",
+    "organization_ids",
     "revoke_app_key",
     "revoke_key",
 ]
@@ -24,6 +25,10 @@ __all__ = [
 
 def count_organizations(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(organizations)).scalar_one())
+
+
+def organization_ids(conn: Connection) -> list[uuid.UUID]:
+    return list(conn.execute(select(organizations.c.id).order_by(organizations.c.id)).scalars())
 
 
 def insert_organization(conn: Connection, org_id: uuid.UUID, name: str, now: datetime) -> None:
