@@ -83,8 +83,15 @@ class CountingReceiver:
         self._server.server_close()
 
 
+def _batch_size(events_per_client: int) -> int:
+    """1000, or smaller for tiny runs (the harness smoke test) so warm-up stays small."""
+    return max(10, min(BATCH, events_per_client // 4))
+
+
 def _requests(label: str, events: int, customers: int, heavy: bool) -> list[Request]:
-    batches = event_batches(label, events + WARMUP * BATCH, BATCH, customers, datetime.now(UTC))
+    batch_size = _batch_size(events)
+    now = datetime.now(UTC)
+    batches = event_batches(label, events + WARMUP * batch_size, batch_size, customers, now)
     out = []
     for batch in batches:
         if heavy:
@@ -121,7 +128,8 @@ def _one_load(
 ) -> None:
     name = "event-heavy ingest" if heavy else "plain ingest"
     section = report.section(
-        f"Webhook outbox cost, {name} (batch {BATCH}, {CLIENTS} clients)",
+        f"Webhook outbox cost, {name} (batch {_batch_size(settings.ingest_events // CLIENTS)}, "
+        f"{CLIENTS} clients)",
         "round",
         "endpoints",
         "events",
