@@ -323,9 +323,10 @@ def grants_by_id(
 
 def _due(now: datetime) -> ColumnElement[bool]:
     """Open grants the clock has to book at ``now`` (an activation or an expiry)."""
+    # expires_at IS NOT NULL keeps the condition two-valued, so NOT (...) is exact.
     return or_(
         and_(g.status == "pending", g.effective_at <= now),
-        and_(g.status.in_(OPEN_STATUSES), g.expires_at <= now),
+        and_(g.status.in_(OPEN_STATUSES), g.expires_at.is_not(None), g.expires_at <= now),
     )
 
 
