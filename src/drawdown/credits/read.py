@@ -36,8 +36,8 @@ __all__ = [
     "event_outcomes",
     "grant",
     "grant_totals",
-    "grants_by_id",
     "grants",
+    "grants_by_id",
     "project",
     "usage_by_meter",
 ]
@@ -158,23 +158,17 @@ class GrantTotals:
 def grant_totals(
     conn: Connection, tenant: Tenant, filters: GrantFilter, now: datetime, status: str
 ) -> list[GrantTotals]:
-    """Per currency (in the order of each currency's oldest grant), the totals of the
-    grants that read as ``status`` at ``now``: three queries at most."""
+    """Per currency (in id order), the totals of the grants that read as ``status`` at
+    ``now``: four queries at most."""
     settled = store.grant_sums(conn, tenant, filters, GrantStatusAt(status, now, frozenset()))
-    sums = {cur: (amount, left, count, first) for cur, amount, left, count, first in settled}
+    sums = {cur: (amount, left, count) for cur, amount, left, count in settled}
     for account, state in _due_grants(conn, tenant, filters, now):
         # Due grants were left out of the sums above whatever they read as.
         if state.status != status:
             continue
-        amount, left, count, first = sums.get(account.currency_id, (0, 0, 0, state.id))
-        sums[account.currency_id] = (
-            amount + state.amount,
-            left + state.remaining,
-            count + 1,
-            min(first, state.id),
-        )
-    ordered = sorted(sums.items(), key=lambda item: item[1][3])
-    return [GrantTotals(cur, amount, left, count) for cur, (amount, left, count, _) in ordered]
+        amount, left, count = sums.get(account.currency_id, (0, 0, 0))
+        sums[account.currency_id] = (amount + state.amount, left + state.remaining, count + 1)
+    return [GrantTotals(cur, *sums[cur]) for cur in sorted(sums)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -353,9 +353,9 @@ def grants_page(
 
 def grant_sums(
     conn: Connection, tenant: Tenant, filters: GrantFilter, status: GrantStatusAt
-) -> list[tuple[uuid.UUID, int, int, int, uuid.UUID]]:
+) -> list[tuple[uuid.UUID, int, int, int]]:
     """Per currency, over the grants stored with ``status.status`` and not due for the
-    clock: (currency_id, sum of amount, sum of remaining, count, first grant id)."""
+    clock: (currency_id, sum of amount, sum of remaining, count)."""
     query = select_owned(
         tenant,
         credit_grants,
@@ -363,14 +363,13 @@ def grant_sums(
         func.sum(g.amount),
         func.sum(g.remaining),
         func.count(),
-        func.min(g.id),
     ).where(g.status == status.status, not_(_due(status.now)))
     if filters.customer_id is not None:
         query = query.where(g.customer_id == filters.customer_id)
     if filters.currency_id is not None:
         query = query.where(g.currency_id == filters.currency_id)
     rows = conn.execute(query.group_by(g.currency_id))
-    return [(r[0], int(r[1]), int(r[2]), int(r[3]), r[4]) for r in rows]
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
 
 def due_accounts_among(
