@@ -330,6 +330,14 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _filtered(query: Select[Any], filters: GrantFilter) -> Select[Any]:
+    if filters.customer_id is not None:
+        query = query.where(g.customer_id == filters.customer_id)
+    if filters.currency_id is not None:
+        query = query.where(g.currency_id == filters.currency_id)
+    return query
+
+
 def grants_page(
     conn: Connection,
     tenant: Tenant,
@@ -340,10 +348,7 @@ def grants_page(
     """A page of grants, newest first; with ``status``, filtered in the query by the
     status each grant reads as at that instant (see GrantStatusAt)."""
     query = _grants(tenant)
-    if filters.customer_id is not None:
-        query = query.where(g.customer_id == filters.customer_id)
-    if filters.currency_id is not None:
-        query = query.where(g.currency_id == filters.currency_id)
+    query = _filtered(query, filters)
     if status is not None:
         settled = and_(g.status == status.status, not_(_due(status.now)))
         due = g.id.in_(sorted(status.due_ids)) if status.due_ids else None
@@ -364,10 +369,7 @@ def grant_sums(
         func.sum(g.remaining),
         func.count(),
     ).where(g.status == status.status, not_(_due(status.now)))
-    if filters.customer_id is not None:
-        query = query.where(g.customer_id == filters.customer_id)
-    if filters.currency_id is not None:
-        query = query.where(g.currency_id == filters.currency_id)
+    query = _filtered(query, filters)
     rows = conn.execute(query.group_by(g.currency_id))
     return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
@@ -378,10 +380,7 @@ def due_accounts_among(
     """The tenant's accounts (within ``filters``) holding a grant the clock has not yet
     booked at ``now``: few, as the clock keeps up; reads project them in memory."""
     query = select_owned(tenant, credit_grants, g.account_id).where(_due(now))
-    if filters.customer_id is not None:
-        query = query.where(g.customer_id == filters.customer_id)
-    if filters.currency_id is not None:
-        query = query.where(g.currency_id == filters.currency_id)
+    query = _filtered(query, filters)
     return list(conn.execute(query.distinct()).scalars())
 
 
