@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
     insert,
     or_,
     select,
@@ -368,6 +369,18 @@ def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UU
         .limit(limit)
     )
     return list(conn.execute(query).scalars())
+
+
+def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest activation or expiry that has come due and is not booked yet (every
+    tenant): how far the clock is behind."""
+    activation = select(func.min(g.effective_at)).where(
+        g.status == "pending", g.effective_at <= now
+    )
+    expiry = select(func.min(g.expires_at)).where(g.status.in_(OPEN_STATUSES), g.expires_at <= now)
+    found = [conn.execute(activation).scalar(), conn.execute(expiry).scalar()]
+    due = [value for value in found if value is not None]
+    return min(due) if due else None
 
 
 def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:

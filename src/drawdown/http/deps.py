@@ -12,6 +12,7 @@ from drawdown.clock import Clock
 from drawdown.config import Settings
 from drawdown.db.engine import Database
 from drawdown.errors import AuthenticationError, PermissionDeniedError
+from drawdown.ids import render_id
 from drawdown.keys import service as keys
 from drawdown.tenancy import Access, Principal, Tenant
 
@@ -49,6 +50,7 @@ def _requires(access: Access) -> Callable[[Request], RequestContext]:
         if principal is None:
             with database.read() as conn:
                 principal = keys.authenticate(conn, token)
+        request.state.api_key_id = render_id("api_key", principal.key_id)  # for the request log
         if not principal.allows(access):
             raise PermissionDeniedError(
                 f"This API key's scope '{principal.scope}' does not allow {access} calls",
