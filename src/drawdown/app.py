@@ -17,6 +17,7 @@ from drawdown.config import Settings, load_settings
 from drawdown.db.engine import Database
 from drawdown.errors import DrawdownError, problem
 from drawdown.http.limits import BodySizeLimit
+from drawdown.ops import metrics
 from drawdown.ops.collectors import collectors, watch_pool
 from drawdown.ops.health import readiness_router
 from drawdown.ops.lifecycle import Lifecycle
@@ -65,6 +66,7 @@ def create_app(
         if clock_thread is not None:
             clock_thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
+        metrics.process_stopped()
         log.info("stopped", extra={"event": "shutdown_complete"})
 
     app = FastAPI(
@@ -97,7 +99,6 @@ def _install_metrics(app: FastAPI, settings: Settings, database: Database) -> No
     app.state.metrics_collectors = []
     if settings.metrics_token is None:
         return
-    from drawdown.ops import metrics
     from drawdown.ops.health import metrics_router
 
     metrics.enable(app.version)

@@ -36,6 +36,7 @@ from drawdown.db.tables import (
     meters,
 )
 from drawdown.ids import new_id
+from drawdown.ops import metrics
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -201,6 +202,24 @@ def flush_books(
     _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
     _update_by_id(conn, credit_accounts, accounts)
+    if metrics.enabled():
+        _count_writes(inserts, updates, entries, now)
+
+
+def _count_writes(
+    inserts: Sequence[dict[str, Any]],
+    updates: Sequence[dict[str, Any]],
+    entries: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Ledger entries by type and grants by what happened to them in this flush."""
+    actions = ["created"] * len(inserts)
+    for row in updates:
+        if row["closed_at"] == now:
+            actions.append(row["status"])  # depleted, expired or voided just now
+        elif row["status"] == "active" and row["booked_at"] == now:
+            actions.append("activated")
+    metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -25,9 +25,10 @@ before the workers start, and a scrape of any worker reads every worker's sample
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 __all__ = [
     "BATCH_SIZE",
@@ -47,11 +48,39 @@ __all__ = [
     "Histogram",
     "HistogramChild",
     "MetricsUnavailable",
+    "Surface",
+    "count_ingest",
+    "count_ledger_writes",
+    "count_rejected",
+    "current_surface",
     "enable",
     "enabled",
     "observe_request",
+    "process_stopped",
     "render",
+    "surface_of",
 ]
+
+Surface = Literal["native", "polar", "paymentkit", "dashboard"]
+# Set per request by the request middleware, read by the ingest counters.
+_surface: contextvars.ContextVar[Surface] = contextvars.ContextVar(
+    "drawdown_surface", default="native"
+)
+
+
+def current_surface() -> Surface:
+    """Which API the current request came in through."""
+    return _surface.get()
+
+
+def surface_of(path: str) -> Surface:
+    if path.startswith("/polar/"):
+        return "polar"
+    if path.startswith("/paymentkit/"):
+        return "paymentkit"
+    if path.startswith("/dashboard"):
+        return "dashboard"
+    return "native"
 
 
 class MetricsUnavailable(RuntimeError):
@@ -219,11 +248,43 @@ def enable(version: str) -> None:
     _state["enabled"] = True
 
 
+def process_stopped() -> None:
+    """Drop this process's live gauges from the multiprocess directory as it exits."""
+    if _state["enabled"] and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
 def observe_request(method: str, route: str, status: int, duration_s: float) -> None:
     if not _state["enabled"]:
         return
     REQUESTS.labels(method, route, f"{status // 100}xx").inc()
     REQUEST_DURATION.labels(method, route).observe(duration_s)
+
+
+def count_ingest(inserted: int, duplicates: int, batch_size: int) -> None:
+    if not _state["enabled"]:
+        return
+    surface = _surface.get()
+    EVENTS_INGESTED.labels("inserted", surface).inc(inserted)
+    EVENTS_INGESTED.labels("duplicate", surface).inc(duplicates)
+    BATCH_SIZE.labels(surface).observe(batch_size)
+
+
+def count_rejected(batch_size: int) -> None:
+    """A batch refused with 422 (nothing of it is stored)."""
+    if _state["enabled"]:
+        EVENTS_INGESTED.labels("rejected", _surface.get()).inc(batch_size)
+
+
+def count_ledger_writes(entry_types: Sequence[str], grant_actions: Sequence[str]) -> None:
+    if not _state["enabled"]:
+        return
+    for entry_type in entry_types:
+        LEDGER_ENTRIES.labels(entry_type).inc()
+    for action in grant_actions:
+        GRANTS.labels(action).inc()
 
 
 def render(extra_collectors: Sequence[Any] = ()) -> tuple[bytes, str]:

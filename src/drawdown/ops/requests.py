@@ -8,18 +8,17 @@ leaves in ``request.state``."""
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drawdown.ops import logs, metrics
 
-__all__ = ["REQUEST_ID_HEADER", "RequestContext", "Surface", "current_surface", "route_of"]
+__all__ = ["REQUEST_ID_HEADER", "RequestContext", "route_of"]
 
 log = logging.getLogger("drawdown.request")
 
@@ -27,26 +26,6 @@ REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 # Probes and scrapes are logged at debug level only: they would drown the real traffic.
 _QUIET = {"/healthz", "/readyz", "/metrics"}
-
-Surface = Literal["native", "polar", "paymentkit", "dashboard"]
-_surface: contextvars.ContextVar[Surface] = contextvars.ContextVar(
-    "drawdown_surface", default="native"
-)
-
-
-def current_surface() -> Surface:
-    """Which API the current request came in through (for the ingest metrics)."""
-    return _surface.get()
-
-
-def _surface_of(path: str) -> Surface:
-    if path.startswith("/polar/"):
-        return "polar"
-    if path.startswith("/paymentkit/"):
-        return "paymentkit"
-    if path.startswith("/dashboard"):
-        return "dashboard"
-    return "native"
 
 
 def route_of(scope: Scope) -> str:
@@ -81,7 +60,7 @@ class RequestContext:
         request_id = _request_id(scope)
         started = time.perf_counter()
         status = 500
-        surface_token = _surface.set(_surface_of(scope["path"]))
+        surface_token = metrics._surface.set(metrics.surface_of(scope["path"]))
         log_token = logs.bind(request_id=request_id)
 
         async def send_with_id(message: Message) -> None:
@@ -102,7 +81,7 @@ class RequestContext:
             if self.log_requests:
                 self._log(scope, route, status, duration_s)
             logs._context.reset(log_token)
-            _surface.reset(surface_token)
+            metrics._surface.reset(surface_token)
 
     def _log(self, scope: Scope, route: str, status: int, duration_s: float) -> None:
         state: dict[str, Any] = scope.get("state") or {}
