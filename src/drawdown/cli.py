@@ -152,10 +152,10 @@ def worker() -> None:
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
     from drawdown.db.migrate import upgrade
-    from drawdown.ops import logs
 
     # Imported for its payload renderer, which Polar-dialect endpoints need.
     from drawdown.dialects.polar import webhooks as _polar_payloads  # noqa: F401
+    from drawdown.ops import logs
     from drawdown.webhooks.worker import WebhookThread
 
     settings = _settings()
