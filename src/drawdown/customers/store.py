@@ -13,6 +13,7 @@ from drawdown.db.tables import customers
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "by_ids",
     "external_id_taken",
     "get_by_external_id",
     "get_by_id",
@@ -40,6 +41,18 @@ def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
 
 def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
     return conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none()
+
+
+def by_ids(
+    conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID], *, deleted: bool = False
+) -> dict[uuid.UUID, Any]:
+    """These customers in one query (with ``deleted``, deleted ones too: history keeps
+    pointing at them)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = select_owned(tenant, customers) if deleted else _live(tenant)
+    return {row.id: row for row in conn.execute(query.where(c.id.in_(ids)))}
 
 
 def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> bool:

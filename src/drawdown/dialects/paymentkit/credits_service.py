@@ -5,7 +5,7 @@ the per-currency summary and the availability check."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,17 +86,14 @@ def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now:
 class _Lookups:
     """Customers and currencies rendered once per request."""
 
-    def __init__(self, conn: Connection, tenant: Tenant) -> None:
+    def __init__(self, conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID]) -> None:
         self.conn, self.tenant = conn, tenant
-        self.customers: dict[uuid.UUID, Any] = {}
+        # Deleted customers too: their history keeps pointing at them.
+        found = customers_store.by_ids(conn, tenant, customer_ids, deleted=True)
+        self.customers = {cid: render.customer(customers.render(row)) for cid, row in found.items()}
         self.currencies: dict[uuid.UUID, Any] = {}
 
     def customer(self, customer_id: uuid.UUID) -> Any:
-        if customer_id not in self.customers:
-            row = customers_store.get_by_id(self.conn, self.tenant, customer_id)
-            if row is None:  # deleted customers keep their history
-                row = store.customer_in_any_state(self.conn, self.tenant, customer_id)
-            self.customers[customer_id] = render.customer(customers.render(row))
         return self.customers[customer_id]
 
     def currency(self, currency_id: uuid.UUID) -> Any:
@@ -107,8 +104,10 @@ class _Lookups:
         return self.currencies[currency_id]
 
 
-def lookups(conn: Connection, tenant: Tenant) -> _Lookups:
-    return _Lookups(conn, tenant)
+def lookups(conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID] = ()) -> _Lookups:
+    """What a page renders beside its items: its customers (loaded at once, one query)
+    and currencies (once each)."""
+    return _Lookups(conn, tenant, customer_ids)
 
 
 def render_grant(row: GrantRecord, look: _Lookups) -> PkCreditGrant:
@@ -141,7 +140,7 @@ def render_grant(row: GrantRecord, look: _Lookups) -> PkCreditGrant:
 def render_grants(
     conn: Connection, tenant: Tenant, rows: Sequence[GrantRecord], now: datetime
 ) -> list[PkCreditGrant]:
-    look = lookups(conn, tenant)
+    look = lookups(conn, tenant, {row.customer_id for row in rows})
     return [render_grant(row, look) for row in read.project(conn, tenant, rows, now)]
 
 

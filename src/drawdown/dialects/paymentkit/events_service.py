@@ -188,7 +188,7 @@ def render_events(
         "meters": store.meters_by_event_name(conn, tenant, names),
         "priced": priced_meters(meters_store.meters_for_names(conn, tenant, names)),
         "outcomes": read.event_outcomes(conn, tenant, [row.id for row in rows], now),
-        "look": lookups(conn, tenant),
+        "look": lookups(conn, tenant, {r.customer_id for r in rows if r.customer_id}),
     }
     return [_render_one(row, ctx) for row in rows]
 

@@ -75,7 +75,7 @@ class _Context:
         self.meters = store.meters_by_event_name(conn, tenant, names)
         grant_ids = {r.grant_id for r in rows if r.grant_id}
         grant_rows = read.grants_by_id(conn, tenant, grant_ids, now)
-        self.look = lookups(conn, tenant)
+        self.look = lookups(conn, tenant, {r.customer_id for r in rows})
         self.grants: dict[uuid.UUID, dict[str, Any]] = {}
         for row in grant_rows:
             grant = render_grant(row, self.look)

@@ -18,6 +18,7 @@ stable and needs no table; reading one back tries each meter of the organization
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
@@ -25,7 +26,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import Connection, Select, func, select
 
-from drawdown.credits import service as credits
+from drawdown.credits import read
+from drawdown.credits.read import AccountBalance
 from drawdown.customers import service as customer_service
 from drawdown.customers import store as customer_store
 from drawdown.db.tables import customers, meters
@@ -43,8 +45,8 @@ from drawdown.dialects.polar.translate import customer_out, meter_out, polar_id
 from drawdown.errors import NotFoundError, ValidationFailed, field
 from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext
-from drawdown.ids import render_id
 from drawdown.meters import store as meter_store
+from drawdown.money import format_units
 from drawdown.tenancy import Tenant
 
 __all__ = ["customer_meter_id", "router", "state_router"]
@@ -62,21 +64,32 @@ def customer_meter_id(customer_id: uuid.UUID, meter_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(int=customer_id.int ^ meter_id.int ^ _MASK)
 
 
-def _consumed(conn: Connection, tenant: Tenant, customer: Any, meter: Any) -> Decimal:
-    customer_ref = render_id("customer", customer.id)
-    q = usage.usage_query(tenant, meter, *_EVER, "none", "UTC", customer_ref, None)
-    rows = usage.aggregate(conn, q, total=True)  # one query: the total only
-    value = rows[0].value if rows else None
-    return value if value is not None else Decimal(0)
+def customer_meters(
+    conn: Connection, ctx: RequestContext, pairs: Sequence[tuple[Any, Any]]
+) -> list[CustomerMeterOut]:
+    """The (customer, meter) pairs as Polar's customer meters: one usage query per meter
+    of the page and two balance queries, whatever the number of customers."""
+    customer_ids = list({customer.id: None for customer, _ in pairs})
+    consumed: dict[tuple[uuid.UUID, uuid.UUID], Decimal | None] = {}
+    for meter in {meter.id: meter for _, meter in pairs}.values():
+        totals = usage.totals_by_customer(conn, ctx.tenant, meter, customer_ids, *_EVER)
+        consumed.update({(cid, meter.id): value for cid, value in totals.items()})
+    balances = read.balances(conn, ctx.tenant, customer_ids, ctx.clock.now())
+    out = []
+    for customer, meter in pairs:
+        used = consumed.get((customer.id, meter.id)) or Decimal(0)
+        owed = [b for b in balances[customer.id] if b.currency_id == meter.currency_id]
+        out.append(_customer_meter(customer, meter, used, owed[0] if owed else None))
+    return out
 
 
-def customer_meter(
-    conn: Connection, ctx: RequestContext, customer: Any, meter: Any
+def _customer_meter(
+    customer: Any, meter: Any, consumed: Decimal, balance_of: AccountBalance | None
 ) -> CustomerMeterOut:
-    consumed = _consumed(conn, ctx.tenant, customer, meter)
-    meter_ref = render_id("meter", meter.id)
-    access = credits.access_for(conn, ctx.tenant, customer, meter_ref, ctx.clock.now())
-    balance = Decimal(access.available) - Decimal(access.debt)
+    balance = Decimal(0)
+    if balance_of is not None:
+        units = balance_of.available - balance_of.debt
+        balance = Decimal(format_units(units, balance_of.decimals))
     rate = Decimal(meter.rate)
     if rate > 0:
         balance /= rate
@@ -168,7 +181,7 @@ def list_customer_meters(
             return list_resource([], 0, limit)
         query = _customers_query(ctx.tenant, customer_id or [], external_customer_id or [])
         pairs, total = _page_pairs(conn, query, meter_rows, page, limit)
-        items = [customer_meter(conn, ctx, c, m) for c, m in pairs]
+        items = customer_meters(conn, ctx, pairs)
     return list_resource(items, total, limit)
 
 
@@ -193,12 +206,12 @@ def _find(conn: Connection, tenant: Tenant, id: str) -> tuple[Any, Any]:
 def get_customer_meter(id: str, ctx: ReadCtx) -> CustomerMeterOut:
     with ctx.database.read() as conn:
         customer, meter = _find(conn, ctx.tenant, id)
-        return customer_meter(conn, ctx, customer, meter)
+        return customer_meters(conn, ctx, [(customer, meter)])[0]
 
 
 def _state(conn: Connection, ctx: RequestContext, customer: Any) -> CustomerStateOut:
     meters_now = _meters(conn, ctx.tenant, [])
-    active = [customer_meter(conn, ctx, customer, meter) for meter in meters_now]
+    active = customer_meters(conn, ctx, [(customer, meter) for meter in meters_now])
     return CustomerStateOut(
         **customer_out(customer).model_dump(),
         active_meters=[

@@ -92,8 +92,7 @@ def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
 
 def _customers_by_id(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> dict[Any, Any]:
     ids = {row.customer_id for row in rows if row.customer_id is not None}
-    found = {cid: customer_store.get_by_id(conn, tenant, cid) for cid in ids}
-    return {cid: row for cid, row in found.items() if row is not None}
+    return customer_store.by_ids(conn, tenant, ids)
 
 
 def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
