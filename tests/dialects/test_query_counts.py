@@ -117,7 +117,6 @@ def test_list_pages_make_a_fixed_number_of_queries(api: Api, database: Database)
         # Meters are two; every other list has more than 100 items to show.
         assert lengths == ([2, 2] if path in METER_LISTS else [10, 100]), path
         counts[f"{path} {params(0)}"] = (sizes[0], sizes[1])
-    print(counts)
     grown = {route: pair for route, pair in counts.items() if pair[0] != pair[1]}
     assert not grown, grown
     # The figure quoted in docs: at most this many statements for a page of 100.
