@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from drawdown.clock import utcnow
 from drawdown.customers import store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from drawdown.db.scope import lock_external_ids
 from drawdown.errors import ConflictError, NotFoundError, field
-from drawdown.events.service import claim_customer_events
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.tenancy import Tenant
 
@@ -52,7 +52,7 @@ def create_customer(
     conn: Connection, tenant: Tenant, body: CustomerCreate, now: datetime | None = None
 ) -> Any:
     if body.external_id is not None:
-        store.lock_external_ids(conn, tenant, [body.external_id])
+        lock_external_ids(conn, tenant, [body.external_id])
     if body.external_id is not None and store.external_id_taken(conn, tenant, body.external_id):
         raise _conflict(body.external_id)
     now = now or utcnow()
@@ -76,17 +76,8 @@ def create_customer(
     except IntegrityError:
         # Another transaction created the same external_id between our check and insert.
         raise _conflict(body.external_id or "") from None
-    if body.external_id is not None:
-        _claim_events(conn, tenant, customer_id, body.external_id, now)
+    # The events already stored under the external id are claimed by drawdown.flows.
     return store.get_by_id(conn, tenant, customer_id)
-
-
-def _claim_events(
-    conn: Connection, tenant: Tenant, customer_id: Any, external_id: str, now: datetime
-) -> None:
-    """Events already stored under this external id become the customer's and are drawn
-    down now (DESIGN rule 11)."""
-    claim_customer_events(conn, tenant, customer_id, external_id, now)
 
 
 def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> Any:
@@ -135,7 +126,7 @@ def update_customer(
     if "external_id" in changes:
         new_external = changes["external_id"]
         if row.external_id is None and new_external is not None:
-            store.lock_external_ids(conn, tenant, [new_external])
+            lock_external_ids(conn, tenant, [new_external])
         if row.external_id is not None and new_external != row.external_id:
             raise field(["body", "external_id"], "cannot be changed once set")
         if (
@@ -148,8 +139,6 @@ def update_customer(
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
         store.update_customer(conn, tenant, row.id, changes, now)
-    if row.external_id is None and changes.get("external_id") is not None:
-        _claim_events(conn, tenant, row.id, changes["external_id"], now)
     return store.get_by_id(conn, tenant, row.id)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, insert, or_
 
-from drawdown.db.portable import advisory_xact_locks
 from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import customers
 from drawdown.tenancy import Tenant
@@ -19,7 +18,6 @@ __all__ = [
     "get_by_id",
     "insert_customer",
     "list_query",
-    "lock_external_ids",
     "update_customer",
 ]
 
@@ -85,15 +83,3 @@ def list_query(
             )
         )
     return query
-
-
-def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[str]) -> None:
-    """Serialize, until commit, the transactions that resolve or create these external ids.
-
-    Ingest stores an event for an unknown external id while another transaction may be
-    creating that customer; without a common lock the creator's claim could miss the event
-    and ingest could miss the customer (DESIGN rule 11). On PostgreSQL: transaction-scoped
-    advisory locks, taken in sorted order so lockers never deadlock. SQLite already runs one
-    writer at a time."""
-    prefix = f"{tenant.organization_id}:{tenant.mode}:"
-    advisory_xact_locks(conn, (prefix + external_id for external_id in external_ids))

@@ -3,21 +3,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from drawdown import flows
 from drawdown.db import portable
 from drawdown.errors import field
-from drawdown.events import service, store
-from drawdown.events.schemas import EventOut, IngestRequest, IngestResult
+from drawdown.events import service, store, usage
+from drawdown.events.schemas import EventOut, IngestRequest, IngestResult, UsageOut
+from drawdown.events.usage import usage_query
+from drawdown.events.windows import Window
 from drawdown.http.deps import IngestCtx, ReadCtx
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 from drawdown.meters.filters import compile_sql
 
-__all__ = ["router"]
+__all__ = ["router", "usage_router"]
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+# A meter's usage is computed over events (drawdown.events.usage), so its route lives here.
+usage_router = APIRouter(prefix="/v1/meters", tags=["meters"])
 
 
 @router.post("/ingest", response_model=IngestResult)
@@ -26,7 +31,7 @@ def ingest_events(body: IngestRequest, ctx: IngestCtx) -> IngestResult:
     ignored. Every invalid event is reported (loc ``["body","events",index,...]``) and
     then nothing is stored."""
     with ctx.database.write() as conn:
-        return service.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
+        return flows.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
 
 
 @router.get("", response_model=Page[EventOut])
@@ -87,3 +92,27 @@ def list_events(
 def get_event(event_id: str, ctx: ReadCtx) -> EventOut:
     with ctx.database.read() as conn:
         return service.render(service.get_event(conn, ctx.tenant, event_id))
+
+
+@usage_router.get("/{meter}/usage", response_model=UsageOut, response_model_by_alias=True)
+def meter_usage(
+    meter: str,
+    ctx: ReadCtx,
+    time_from: Annotated[datetime, Query(alias="from", description="Inclusive (RFC 3339)")],
+    time_to: Annotated[datetime, Query(alias="to", description="Exclusive (RFC 3339)")],
+    window: Window = "day",
+    timezone: Annotated[str, Query(max_length=64, description="IANA name")] = "UTC",
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    group_by: Annotated[
+        str | None, Query(max_length=255, description="customer, or a property path")
+    ] = None,
+) -> Response:
+    """The meter's usage in [from, to): buckets per window in the timezone, and a total.
+    docs/usage.md says what each aggregation means across windows."""
+    with ctx.database.read() as conn:
+        row = meters.get_meter(conn, ctx.tenant, meter)
+        query = usage_query(
+            ctx.tenant, row, time_from, time_to, window, timezone, customer_id, group_by
+        )
+        out = usage.report(conn, query)
+    return Response(out.model_dump_json(by_alias=True), media_type="application/json")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select
 
+from drawdown import flows
 from drawdown.config import Settings
 from drawdown.credits import read
 from drawdown.currencies import service as currencies
@@ -100,7 +101,7 @@ def create_event(
     if body.timestamp is not None:
         raw["timestamp"] = datetime.fromtimestamp(body.timestamp, tz=now.tzinfo)
     try:
-        result = events.ingest(conn, tenant, [raw], settings, now)
+        result = flows.ingest(conn, tenant, [raw], settings, now)
     except ValidationFailed as exc:
         raise _translated(exc) from None
     if result.duplicates:

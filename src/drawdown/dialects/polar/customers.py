@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
+from drawdown import flows
 from drawdown.customers import schemas as native
 from drawdown.customers import service, store
 from drawdown.db.tables import customers
@@ -64,7 +65,7 @@ def _taken_is_invalid(exc: ConflictError) -> ValidationFailed | ConflictError:
 def _create(conn: Connection, tenant: Tenant, body: CustomerCreate) -> CustomerOut:
     kept = body.model_dump(include=set(_KEPT), exclude_none=True)
     try:
-        row = service.create_customer(conn, tenant, native.CustomerCreate(**kept))
+        row = flows.create_customer(conn, tenant, native.CustomerCreate(**kept))
     except ConflictError as exc:
         raise _taken_is_invalid(exc) from None
     return customer_out(row)
@@ -75,7 +76,7 @@ def _update(
 ) -> CustomerOut:
     changes = body.model_dump(include=set(_KEPT), exclude_unset=True)
     try:
-        updated = service.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
+        updated = flows.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
     except ConflictError as exc:
         raise _taken_is_invalid(exc) from None
     return customer_out(updated)

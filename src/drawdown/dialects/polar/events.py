@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import ValidationError
 from sqlalchemy import Connection, false
 
+from drawdown import flows
 from drawdown.customers import store as customer_store
 from drawdown.db import portable
 from drawdown.dialects.polar.errors import PolarRoute
@@ -86,7 +87,7 @@ def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
     if errors:
         raise ValidationFailed(errors)
     with ctx.database.write() as conn:
-        result = service.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
+        result = flows.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
     return EventsIngestResponse(inserted=result.inserted, duplicates=result.duplicates)
 
 
