@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, or_
+from sqlalchemy import Connection, Select, func, insert, or_, select
 
+from drawdown.db.paging import fetch_page
 from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import customers
+from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "SORT_FIELDS",
     "by_ids",
+    "customers_page",
+    "customers_range",
     "external_id_taken",
     "get_by_external_id",
     "get_by_id",
@@ -83,3 +88,40 @@ def list_query(
             )
         )
     return query
+
+
+# The fields a numbered page may sort by (ids are time-ordered: creation order).
+SORT_FIELDS: dict[str, Any] = {"created_at": c.id, "email": c.email, "name": c.name}
+
+
+def customers_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    email: str | None = None,
+    q: str | None = None,
+) -> Slice[Any]:
+    query = list_query(tenant, email=email, external_id=None, q=q)
+    return fetch_page(conn, query, c.id, page, lambda row: row, SORT_FIELDS)
+
+
+def customers_range(
+    conn: Connection,
+    tenant: Tenant,
+    *,
+    ids: Collection[uuid.UUID] = (),
+    external_ids: Collection[str] = (),
+    offset: int,
+    count: int,
+) -> tuple[int, list[Any]]:
+    """(how many live customers match, the ``count`` of them from ``offset``), newest first;
+    ``ids`` and ``external_ids`` narrow the match when given. Two queries."""
+    query = _live(tenant)
+    if ids:
+        query = query.where(c.id.in_(sorted(set(ids))))
+    if external_ids:
+        query = query.where(c.external_id.in_(sorted(set(external_ids))))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(c.id.desc()).offset(offset).limit(count))
+    return int(total), list(rows)

@@ -6,17 +6,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from drawdown import flows
-from drawdown.db import portable
 from drawdown.errors import field
 from drawdown.events import service, store, usage
 from drawdown.events.schemas import EventOut, IngestRequest, IngestResult, UsageOut
 from drawdown.events.usage import usage_query
 from drawdown.events.windows import Window
 from drawdown.http.deps import IngestCtx, ReadCtx
-from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
+from drawdown.http.pagination import (
+    DEFAULT_LIMIT,
+    LimitParam,
+    Page,
+    StartingAfterParam,
+    cursor,
+    page_of,
+)
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
-from drawdown.meters.filters import compile_sql
 
 __all__ = ["router", "usage_router"]
 
@@ -58,34 +63,21 @@ def list_events(
     for loc, value in (("from", time_from), ("to", time_to)):
         if value is not None and value.tzinfo is None:
             raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+    page = cursor("event", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        extra = []
+        meter = None
         if meter_id is not None:
-            meter = meters.get_meter(conn, ctx.tenant, meter_id)
-            is_sqlite = portable.is_sqlite(conn)
-            extra = [
-                store.c.name == meter.event_name,
-                compile_sql(meter.filter, store.c, is_sqlite),
-            ]
-        query = store.list_query(
-            ctx.tenant,
+            found = meters.get_meter(conn, ctx.tenant, meter_id)
+            meter = (found.event_name, found.filter)
+        filters = store.EventFilter(
             customer_id=customer,
             external_customer_id=external_customer_id,
             name=name,
             time_from=time_from,
             time_to=time_to,
-            extra=extra,
+            meter=meter,
         )
-        return paginate(
-            conn,
-            query,
-            store.c.id,
-            kind="event",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render,
-        )
+        return page_of(store.events_page(conn, ctx.tenant, filters, page), service.render)
 
 
 @router.get("/{event_id}", response_model=EventOut)

@@ -19,7 +19,7 @@ from drawdown.credits.schemas import GrantCreate
 from drawdown.currencies import service as currencies
 from drawdown.customers import service as customers
 from drawdown.customers import store as customers_store
-from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.customers import require_customer
 from drawdown.dialects.paymentkit.schemas import CreditGrantCreate, PkCreditGrant
 from drawdown.dialects.paymentkit.service import native
@@ -27,6 +27,7 @@ from drawdown.dialects.paymentkit.wire import from_unix, iso_ms, unix_s
 from drawdown.errors import field
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
+from drawdown.meters import store as meters_store
 from drawdown.money import parse_amount
 from drawdown.tenancy import Tenant
 
@@ -157,7 +158,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
             "remainingAmount": totals.remaining,
             "grantCount": totals.count,
         }
-        mtr = store.meter_for_currency(conn, tenant, totals.currency_id)
+        mtr = meters_store.oldest_for_currency(conn, tenant, totals.currency_id)
         if mtr is not None:
             entry["meter"] = render.plain_meter(meters.render(mtr))
     for entry in out.values():

@@ -18,12 +18,14 @@ from sqlalchemy import Connection
 from drawdown.credits import read
 from drawdown.credits import service as credits
 from drawdown.credits.read import EntryFilter
-from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.credits_service import lookups, render_grant
 from drawdown.dialects.paymentkit.schemas import PkCreditTransaction
 from drawdown.dialects.paymentkit.wire import iso_ms
+from drawdown.events import store as events_store
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
+from drawdown.meters import store as meters_store
 from drawdown.money import format_units
 from drawdown.tenancy import Tenant
 
@@ -70,9 +72,9 @@ class _Context:
     """The events, meters and grants a page of entries points at, loaded once."""
 
     def __init__(self, conn: Connection, tenant: Tenant, rows: Sequence[Any], now: Any) -> None:
-        self.events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
+        self.events = events_store.by_ids(conn, tenant, {r.event_id for r in rows if r.event_id})
         names = {ev.name for ev in self.events.values()}
-        self.meters = store.meters_by_event_name(conn, tenant, names)
+        self.meters = meters_store.by_event_names(conn, tenant, names)
         grant_ids = {r.grant_id for r in rows if r.grant_id}
         grant_rows = read.grants_by_id(conn, tenant, grant_ids, now)
         self.look = lookups(conn, tenant, {r.customer_id for r in rows})

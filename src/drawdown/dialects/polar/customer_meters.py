@@ -24,13 +24,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection
 
 from drawdown.credits import read
 from drawdown.credits.read import AccountBalance
 from drawdown.customers import service as customer_service
 from drawdown.customers import store as customer_store
-from drawdown.db.tables import customers, meters
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     MAX_LIMIT,
@@ -125,35 +124,33 @@ def _meters(conn: Connection, tenant: Tenant, meter_ids: list[str]) -> list[Any]
     """The meters listed: those asked for, else the active ones (Polar leaves archived
     meters out unless they are asked for)."""
     status = None if meter_ids else "active"
-    query = meter_store.list_query(tenant, event_name=None, status=status, q=None)
-    if meter_ids:
-        query = query.where(meters.c.id.in_(_uuids(meter_ids, "meter_id")))
-    return list(conn.execute(query.order_by(meters.c.name, meters.c.id)))
-
-
-def _customers_query(tenant: Tenant, ids: list[str], external_ids: list[str]) -> Select[Any]:
-    query = customer_store.list_query(tenant, email=None, external_id=None, q=None)
-    if ids:
-        query = query.where(customers.c.id.in_(_uuids(ids, "customer_id")))
-    if external_ids:
-        query = query.where(customers.c.external_id.in_(external_ids))
-    return query
+    return meter_store.listed(conn, tenant, _uuids(meter_ids, "meter_id"), status=status)
 
 
 def _page_pairs(
-    conn: Connection, query: Select[Any], meter_rows: list[Any], page: int, limit: int
+    conn: Connection,
+    tenant: Tenant,
+    wanted: tuple[list[uuid.UUID], list[str]],
+    meter_rows: list[Any],
+    page: int,
+    limit: int,
 ) -> tuple[list[tuple[Any, Any]], int]:
     """One page of (customer, meter) pairs, customers newest first, each customer's meters
     by name; and the number of all pairs."""
     per = len(meter_rows)
-    customer_count = conn.execute(select(func.count()).select_from(query.subquery()))
-    total = int(customer_count.scalar_one()) * per
+    ids, external_ids = wanted
+    customer_count, _ = customer_store.customers_range(
+        conn, tenant, ids=ids, external_ids=external_ids, offset=0, count=0
+    )
+    total = customer_count * per
     start = (page - 1) * limit
     stop = min(start + limit, total)
     if start >= stop:
         return [], total
     first, last = start // per, (stop - 1) // per
-    rows = conn.execute(query.order_by(customers.c.id.desc()).offset(first).limit(last - first + 1))
+    _, rows = customer_store.customers_range(
+        conn, tenant, ids=ids, external_ids=external_ids, offset=first, count=last - first + 1
+    )
     pairs = [(c, m) for c in rows for m in meter_rows]
     return pairs[start - first * per : stop - first * per], total
 
@@ -179,8 +176,8 @@ def list_customer_meters(
         meter_rows = _meters(conn, ctx.tenant, meter_id or [])
         if not meter_rows:
             return list_resource([], 0, limit)
-        query = _customers_query(ctx.tenant, customer_id or [], external_customer_id or [])
-        pairs, total = _page_pairs(conn, query, meter_rows, page, limit)
+        wanted = (_uuids(customer_id or [], "customer_id"), external_customer_id or [])
+        pairs, total = _page_pairs(conn, ctx.tenant, wanted, meter_rows, page, limit)
         items = customer_meters(conn, ctx, pairs)
     return list_resource(items, total, limit)
 
@@ -190,15 +187,13 @@ def _find(conn: Connection, tenant: Tenant, id: str) -> tuple[Any, Any]:
         wanted = uuid.UUID(id)
     except ValueError:
         raise NotFoundError(f"No customer meter {id}") from None
-    meter_rows = list(
-        conn.execute(meter_store.list_query(tenant, event_name=None, status=None, q=None))
-    )
+    meter_rows = meter_store.listed(conn, tenant, [], status=None)
     by_customer = {customer_meter_id(wanted, m.id): m for m in meter_rows}
     # customer_meter_id is its own inverse given the meter: candidates are customer ids.
-    query = _customers_query(tenant, [], []).where(customers.c.id.in_(list(by_customer)))
-    customer = conn.execute(query).first()
-    if customer is None:
+    found = customer_store.by_ids(conn, tenant, by_customer)
+    if not found:
         raise NotFoundError(f"No customer meter {id}")
+    customer = found[min(found)]
     return customer, by_customer[customer.id]
 
 
