@@ -10,6 +10,7 @@ The HTTP layers (native api.py files and the dialects) call these; the domains d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,8 +22,10 @@ from drawdown.config import Settings
 from drawdown.credits.drawdown import apply_usage
 from drawdown.customers import service as customers
 from drawdown.customers.schemas import CustomerCreate, CustomerUpdate
+from drawdown.errors import ValidationFailed
 from drawdown.events import service as events
 from drawdown.events.schemas import IngestResult
+from drawdown.ops import metrics
 from drawdown.tenancy import Tenant
 
 __all__ = ["claim_customer_events", "create_customer", "ingest", "update_customer"]
@@ -32,9 +35,16 @@ def ingest(
     conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
 ) -> IngestResult:
     """Validate and store a batch, then book its consuming events (one apply_usage call)."""
-    result, usages = events.store_batch(conn, tenant, raw_events, settings, now)
+    try:
+        result, usages = events.store_batch(conn, tenant, raw_events, settings, now)
+    except ValidationFailed:
+        metrics.count_rejected(len(raw_events))
+        raise
     if usages:
+        started = time.perf_counter()
         apply_usage(conn, tenant, usages, now)
+        metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
+    metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
     return result
 
 
