@@ -26,6 +26,7 @@ from drawdown.errors import ValidationFailed
 from drawdown.events import service as events
 from drawdown.events.schemas import IngestResult
 from drawdown.ops import metrics
+from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["claim_customer_events", "create_customer", "ingest", "update_customer"]
@@ -48,10 +49,13 @@ def ingest(
     return result
 
 
-def claim_customer_events(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> int:
+def claim_customer_events(
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
+) -> int:
     """DESIGN rule 11: the stored events of the customer's external id that no customer had
     become this customer's, and those that consume are drawn down now, in timestamp order.
     Returns how many events were claimed."""
+    assert customer.external_id is not None
     claimed, usages = events.claim_events(conn, tenant, customer.id, customer.external_id)
     if usages:
         apply_usage(conn, tenant, usages, now)
@@ -60,7 +64,7 @@ def claim_customer_events(conn: Connection, tenant: Tenant, customer: Any, now: 
 
 def create_customer(
     conn: Connection, tenant: Tenant, body: CustomerCreate, now: datetime | None = None
-) -> Any:
+) -> CustomerRecord:
     now = now or utcnow()
     row = customers.create_customer(conn, tenant, body, now)
     if row.external_id is not None:
@@ -69,8 +73,12 @@ def create_customer(
 
 
 def update_customer(
-    conn: Connection, tenant: Tenant, row: Any, body: CustomerUpdate, now: datetime | None = None
-) -> Any:
+    conn: Connection,
+    tenant: Tenant,
+    row: CustomerRecord,
+    body: CustomerUpdate,
+    now: datetime | None = None,
+) -> CustomerRecord:
     now = now or utcnow()
     updated = customers.update_customer(conn, tenant, row, body, now)
     if row.external_id is None and updated.external_id is not None:

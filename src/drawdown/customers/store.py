@@ -11,6 +11,7 @@ from drawdown.db.paging import fetch_page
 from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import customers
 from drawdown.paging import PageRequest, Slice
+from drawdown.records import CustomerRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -38,24 +39,29 @@ def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(customers).values(**values))
 
 
-def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
-    return conn.execute(_live(tenant).where(c.id == customer_id)).one_or_none()
+def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> CustomerRecord | None:
+    return _one(conn.execute(_live(tenant).where(c.id == customer_id)).one_or_none())
 
 
-def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
-    return conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none()
+def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> CustomerRecord | None:
+    return _one(conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none())
+
+
+def _one(row: Any) -> CustomerRecord | None:
+    return None if row is None else from_row(CustomerRecord, row)
 
 
 def by_ids(
     conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID], *, deleted: bool = False
-) -> dict[uuid.UUID, Any]:
+) -> dict[uuid.UUID, CustomerRecord]:
     """These customers in one query (with ``deleted``, deleted ones too: history keeps
     pointing at them)."""
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
     query = select_owned(tenant, customers) if deleted else _live(tenant)
-    return {row.id: row for row in conn.execute(query.where(c.id.in_(ids)))}
+    rows = conn.execute(query.where(c.id.in_(ids)))
+    return {row.id: from_row(CustomerRecord, row) for row in rows}
 
 
 def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> bool:
@@ -101,9 +107,13 @@ def customers_page(
     *,
     email: str | None = None,
     q: str | None = None,
-) -> Slice[Any]:
+) -> Slice[CustomerRecord]:
     query = list_query(tenant, email=email, external_id=None, q=q)
-    return fetch_page(conn, query, c.id, page, lambda row: row, SORT_FIELDS)
+    return fetch_page(conn, query, c.id, page, _record, SORT_FIELDS)
+
+
+def _record(row: Any) -> CustomerRecord:
+    return from_row(CustomerRecord, row)
 
 
 def customers_range(
@@ -114,7 +124,7 @@ def customers_range(
     external_ids: Collection[str] = (),
     offset: int,
     count: int,
-) -> tuple[int, list[Any]]:
+) -> tuple[int, list[CustomerRecord]]:
     """(how many live customers match, the ``count`` of them from ``offset``), newest first;
     ``ids`` and ``external_ids`` narrow the match when given. Two queries."""
     query = _live(tenant)
@@ -124,4 +134,4 @@ def customers_range(
         query = query.where(c.external_id.in_(sorted(set(external_ids))))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(c.id.desc()).offset(offset).limit(count))
-    return int(total), list(rows)
+    return int(total), [from_row(CustomerRecord, row) for row in rows]

@@ -37,6 +37,7 @@ from drawdown.events.schemas import EventIn, EventOut, IngestResult
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store as meter_store
 from drawdown.money import AmountError
+from drawdown.records import EventRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-def render(row: Any) -> EventOut:
+def render(row: EventRecord) -> EventOut:
     return EventOut(
         id=render_id("event", row.id),
         identifier=row.identifier,
@@ -61,7 +62,7 @@ def render(row: Any) -> EventOut:
     )
 
 
-def get_event(conn: Connection, tenant: Tenant, event_id: str) -> Any:
+def get_event(conn: Connection, tenant: Tenant, event_id: str) -> EventRecord:
     parsed = parse_id("event", event_id)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
     if row is None:

@@ -16,6 +16,7 @@ from drawdown.db.scope import owned, select_owned, update_owned
 from drawdown.db.tables import customers, events, meters
 from drawdown.meters.filters import compile_sql
 from drawdown.paging import PageRequest, Slice
+from drawdown.records import EventRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -83,8 +84,13 @@ def claim_events(
     return list(conn.execute(stmt))
 
 
-def get_by_id(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> Any:
-    return conn.execute(select_owned(tenant, events).where(c.id == event_id)).one_or_none()
+def get_by_id(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> EventRecord | None:
+    row = conn.execute(select_owned(tenant, events).where(c.id == event_id)).one_or_none()
+    return None if row is None else _record(row)
+
+
+def _record(row: Any) -> EventRecord:
+    return from_row(EventRecord, row)
 
 
 def list_query(
@@ -160,7 +166,7 @@ def _conditions(conn: Connection, tenant: Tenant, f: EventFilter) -> list[Any]:
 
 def events_page(
     conn: Connection, tenant: Tenant, filters: EventFilter, page: PageRequest
-) -> Slice[Any]:
+) -> Slice[EventRecord]:
     """A page of events: a cursor page newest ingested first, or a numbered page."""
     query = list_query(
         tenant,
@@ -171,17 +177,17 @@ def events_page(
         time_to=filters.time_to,
         extra=_conditions(conn, tenant, filters),
     )
-    return fetch_page(conn, query, c.id, page, lambda row: row, SORT_FIELDS)
+    return fetch_page(conn, query, c.id, page, _record, SORT_FIELDS)
 
 
 def by_ids(
     conn: Connection, tenant: Tenant, event_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, Any]:
+) -> dict[uuid.UUID, EventRecord]:
     """These events, by id: one query."""
     if not event_ids:
         return {}
     rows = conn.execute(select_owned(tenant, events).where(c.id.in_(sorted(set(event_ids)))))
-    return {row.id: row for row in rows}
+    return {row.id: _record(row) for row in rows}
 
 
 def id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:

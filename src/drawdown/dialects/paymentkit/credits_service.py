@@ -29,6 +29,7 @@ from drawdown.ids import render_id
 from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
 from drawdown.money import parse_amount
+from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -145,7 +146,9 @@ def render_grants(
     return [render_grant(row, look) for row in read.project(conn, tenant, rows, now)]
 
 
-def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> dict[str, Any]:
+def summary(
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
+) -> dict[str, Any]:
     """Payment Kit's effective credit summary: per currency, the grants in effect now
     (granted, not expired), their total and remaining amounts in base units, and count."""
     look = lookups(conn, tenant)
@@ -168,7 +171,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
 
 
 def available_units(
-    conn: Connection, tenant: Tenant, customer: Any, currency_id: str, now: datetime
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, currency_id: str, now: datetime
 ) -> tuple[int, int]:
     """(available, debt) of one customer in one currency, in base units, as of now."""
     cur = currencies.get_currency(conn, tenant, currency_id)
@@ -179,7 +182,11 @@ def available_units(
 
 
 def debts(
-    conn: Connection, tenant: Tenant, customer: Any | None, currency_id: str | None, now: datetime
+    conn: Connection,
+    tenant: Tenant,
+    customer: CustomerRecord | None,
+    currency_id: str | None,
+    now: datetime,
 ) -> dict[str, str]:
     """Payment Kit's pending amounts: usage not covered by credits (drawdown's debt), in
     base units per currency, for one customer or for all."""

@@ -35,6 +35,7 @@ from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
 from drawdown.money import AmountError, parse_amount
 from drawdown.paging import Numbered, Slice
+from drawdown.records import EventRecord, MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["create_event", "events_page", "get_event", "render_events"]
@@ -123,7 +124,7 @@ def get_event(conn: Connection, tenant: Tenant, ref: str) -> Any:
     return row
 
 
-def _render_one(row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
+def _render_one(row: EventRecord, ctx: dict[str, Any]) -> PkMeterEvent:
     out = events.render(row)
     meter = ctx["meters"][row.name]
     outcome = ctx["outcomes"].get(row.id)
@@ -170,7 +171,7 @@ def _render_one(row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
     )
 
 
-def _priced(meter: Any, row: Any, ctx: dict[str, Any]) -> int:
+def _priced(meter: MeterRecord, row: EventRecord, ctx: dict[str, Any]) -> int:
     priced = ctx["priced"].get(meter.event_name)
     if priced is None:
         return 0

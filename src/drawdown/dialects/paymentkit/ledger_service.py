@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from drawdown.credits import read
 from drawdown.credits import service as credits
 from drawdown.credits.read import EntryFilter
+from drawdown.credits.records import EntryRecord
 from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.credits_service import lookups, render_grant
 from drawdown.dialects.paymentkit.schemas import PkCreditTransaction
@@ -27,6 +28,7 @@ from drawdown.ids import render_id
 from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
 from drawdown.money import format_units
+from drawdown.records import MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -57,7 +59,7 @@ def entry_filter(
     return EntryFilter(**filters, types=tuple(types), event_name=event_name)
 
 
-def quantity_of(units: int, decimals: int, meter: Any) -> Decimal:
+def quantity_of(units: int, decimals: int, meter: MeterRecord | None) -> Decimal:
     """Meter units behind ``units`` credits: credits / rate (0 without a meter)."""
     if meter is None or Decimal(meter.rate) == 0:
         return Decimal(0)
@@ -83,14 +85,14 @@ class _Context:
             grant = render_grant(row, self.look)
             self.grants[row.id] = grant.model_dump(exclude={"customer", "paymentMethod"})
 
-    def meter_of(self, row: Any) -> Any:
+    def meter_of(self, row: EntryRecord) -> MeterRecord | None:
         event = self.events.get(row.event_id) if row.event_id else None
         meter = None if event is None else self.meters.get(event.name)
         # An event is charged to its meter's currency; a renamed currency never happens.
         return meter if meter is not None and meter.currency_id == row.currency_id else None
 
 
-def _render(row: Any, ctx: _Context) -> PkCreditTransaction:
+def _render(row: EntryRecord, ctx: _Context) -> PkCreditTransaction:
     units = abs(row.amount)
     meter = ctx.meter_of(row)
     pk_meter = None if meter is None else render.plain_meter(meters.render(meter))

@@ -46,6 +46,7 @@ from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext
 from drawdown.meters import store as meter_store
 from drawdown.money import format_units
+from drawdown.records import CustomerRecord, MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["customer_meter_id", "router", "state_router"]
@@ -83,7 +84,10 @@ def customer_meters(
 
 
 def _customer_meter(
-    customer: Any, meter: Any, consumed: Decimal, balance_of: AccountBalance | None
+    customer: CustomerRecord,
+    meter: MeterRecord,
+    consumed: Decimal,
+    balance_of: AccountBalance | None,
 ) -> CustomerMeterOut:
     balance = Decimal(0)
     if balance_of is not None:
@@ -204,7 +208,7 @@ def get_customer_meter(id: str, ctx: ReadCtx) -> CustomerMeterOut:
         return customer_meters(conn, ctx, [(customer, meter)])[0]
 
 
-def _state(conn: Connection, ctx: RequestContext, customer: Any) -> CustomerStateOut:
+def _state(conn: Connection, ctx: RequestContext, customer: CustomerRecord) -> CustomerStateOut:
     meters_now = _meters(conn, ctx.tenant, [])
     active = customer_meters(conn, ctx, [(customer, meter) for meter in meters_now])
     return CustomerStateOut(
