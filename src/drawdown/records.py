@@ -7,19 +7,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from drawdown.tenancy import Mode
 
 __all__ = ["CurrencyRecord", "CustomerRecord", "EventRecord", "MeterRecord", "from_row"]
 
-R = TypeVar("R")
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def from_row(cls: type[R], row: Any) -> R:
     """A record of ``cls`` from a result row holding (at least) its fields."""
     mapping = row._mapping
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    names = [f.name for f in fields(cls)]
     return cls(**{name: mapping[name] for name in names if name in mapping})
 
 
