@@ -20,6 +20,7 @@ from drawdown.http.pagination import (
     cursor,
     page_of,
 )
+from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 
@@ -35,6 +36,7 @@ def ingest_events(body: IngestRequest, ctx: IngestCtx) -> IngestResult:
     """Store a batch of events atomically; duplicates (by identifier) are counted and
     ignored. Every invalid event is reported (loc ``["body","events",index,...]``) and
     then nothing is stored."""
+    charge_events(ctx, len(body.events))
     with ctx.database.write() as conn:
         return flows.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
 
