@@ -39,6 +39,7 @@ def _routers() -> list[Any]:
     from drawdown.dialects.paymentkit.api import router as paymentkit
     from drawdown.dialects.polar.api import routers as polar_routers
     from drawdown.events.api import router as events
+    from drawdown.events.api import usage_router as meter_usage
     from drawdown.meters.api import router as meters
     from drawdown.webhooks.api import router as webhooks
 
@@ -46,6 +47,7 @@ def _routers() -> list[Any]:
         customers,
         currencies,
         meters,
+        meter_usage,
         events,
         credits,
         alerts,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
@@ -20,6 +19,7 @@ from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import ListResource, PageParam, PerPageParam, list_resource
 from drawdown.dialects.polar.translate import customer_out, modified_at, polar_id
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.records import CustomerRecord
 from drawdown.schemas import Timestamp
 from drawdown.webhooks import service
 from drawdown.webhooks.records import Endpoint, StoredEvent
@@ -174,8 +174,9 @@ def _when(text: str) -> datetime:
 
 def _polar_customer(event: StoredEvent) -> dict[str, Any]:
     data = event.data
-    row = SimpleNamespace(
+    row = CustomerRecord(
         id=uuid.UUID(data["id"].split("_", 1)[1]),
+        mode=event.mode,  # type: ignore[arg-type]
         created_at=_when(data["created_at"]),
         updated_at=_when(data["updated_at"]),
         metadata_=data["metadata"],
