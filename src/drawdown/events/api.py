@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAf
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 from drawdown.meters.filters import compile_sql
+from drawdown.schemas import QueryInstant
 
 __all__ = ["router"]
 
@@ -39,8 +39,8 @@ def list_events(
     meter_id: Annotated[
         str | None, Query(max_length=255, description="Events this meter counts")
     ] = None,
-    time_from: Annotated[datetime | None, Query(alias="from")] = None,
-    time_to: Annotated[datetime | None, Query(alias="to")] = None,
+    time_from: Annotated[QueryInstant | None, Query(alias="from")] = None,
+    time_to: Annotated[QueryInstant | None, Query(alias="to")] = None,
 ) -> Page[EventOut]:
     """Newest ingested first. ``from`` (inclusive) and ``to`` (exclusive) bound the event
     timestamp."""

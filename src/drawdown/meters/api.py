@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -14,6 +13,7 @@ from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
 from drawdown.meters import service, store
 from drawdown.meters.schemas import MeterCreate, MeterOut, MeterUpdate
+from drawdown.schemas import QueryInstant
 
 __all__ = ["router"]
 
@@ -66,8 +66,8 @@ def get_meter(meter: str, ctx: ReadCtx) -> MeterOut:
 def meter_usage(
     meter: str,
     ctx: ReadCtx,
-    time_from: Annotated[datetime, Query(alias="from", description="Inclusive (RFC 3339)")],
-    time_to: Annotated[datetime, Query(alias="to", description="Exclusive (RFC 3339)")],
+    time_from: Annotated[QueryInstant, Query(alias="from", description="Inclusive (RFC 3339)")],
+    time_to: Annotated[QueryInstant, Query(alias="to", description="Exclusive (RFC 3339)")],
     window: Window = "day",
     timezone: Annotated[str, Query(max_length=64, description="IANA name")] = "UTC",
     customer_id: Annotated[str | None, Query(max_length=64)] = None,

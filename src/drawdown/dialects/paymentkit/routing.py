@@ -16,9 +16,11 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drawdown.errors import DrawdownError, ValidationFailed
 from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext, WriteCtx
+from drawdown.http.failures import as_validation_error
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -55,8 +57,12 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
+        if err.get("type") == "json_invalid":
+            reason = err.get("ctx", {}).get("error", "cannot be parsed")
+            parts.append(f"malformed JSON at character {err['loc'][-1]}: {reason}")
+            continue
         loc = ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path"))
-        msg = "malformed JSON" if err.get("type") == "json_invalid" else str(err["msg"])
+        msg = str(err["msg"])
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
@@ -64,10 +70,11 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _drawdown_message(exc: DrawdownError) -> str:
     if isinstance(exc, ValidationFailed):
         # Drop the "body."/"query." prefix: Payment Kit messages name the field alone.
-        return "; ".join(
-            ".".join(str(p) for p in loc if p not in ("body", "query", "path")) + f": {msg}"
-            for loc, msg in exc.errors[:5]
-        )
+        parts = []
+        for loc, msg in exc.errors[:5]:
+            name = ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+            parts.append(f"{name}: {msg}" if name else msg)
+        return "; ".join(parts)
     return exc.detail
 
 
@@ -84,6 +91,13 @@ class PaymentKitRoute(APIRoute):
                 return error_response(exc.status, _drawdown_message(exc), exc.code)
             except RequestValidationError as exc:
                 return error_response(400, _validation_message(exc), "validation_error")
+            except StarletteHTTPException as exc:
+                invalid = as_validation_error(exc)
+                if invalid is not None:
+                    return error_response(400, _drawdown_message(invalid), invalid.code)
+                response = error_response(exc.status_code, str(exc.detail), "http_error")
+                response.headers.update(exc.headers or {})
+                return response
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return error_response(500, "An unexpected error occurred", "internal_error")

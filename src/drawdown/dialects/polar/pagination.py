@@ -105,9 +105,16 @@ def page_rows(
 ) -> tuple[list[Any], int]:
     """The rows of one page of ``query`` and the count of all its rows."""
     limit = min(limit, MAX_LIMIT)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = conn.execute(query.order_by(*order_by).offset((page - 1) * limit).limit(limit))
-    return list(rows), int(total.scalar_one())
+    total = int(
+        conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    )
+    offset = (page - 1) * limit
+    if offset >= total:
+        # Past the last page (Polar answers an empty page); also keeps an offset that no
+        # 64-bit column can hold away from the database.
+        return [], total
+    rows = conn.execute(query.order_by(*order_by).offset(offset).limit(limit))
+    return list(rows), total
 
 
 def page_of_query(
