@@ -278,11 +278,54 @@ def test_a_polar_page_past_any_offset_is_an_empty_page_and_the_pool_stays_health
     api.ok("POST", "/v1/customers", 201, json={"external_id": "after_big_page"})
 
 
-def test_405_carries_allow(api: Any) -> None:
+def test_405_carries_allow_with_every_method_of_the_path(api: Any) -> None:
     response = api.delete("/v1/customers")
     body = problem(response, 405)
-    assert response.headers["allow"] == "POST"
+    assert response.headers["allow"] == "GET, POST"  # Starlette named only the first route's
     assert body["code"] == "method_not_allowed"
+    polar = api.request("PUT", "/polar/v1/customers/")
+    assert (polar.status_code, polar.headers["allow"]) == (405, "GET, POST")
+    assert polar.json()["error"] == "MethodNotAllowed"
+    # The Payment Kit catch-all answered 404 for a known path with another method.
+    pk = api.delete("/paymentkit/api/meters")
+    assert (pk.status_code, pk.headers["allow"]) == (405, "GET, POST")
+    assert_pk_error(pk, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/events?to=0.5",
+        "/v1/credit-transactions?to=0.5",
+        "/polar/v1/events/?start_timestamp=0.5",
+        "/polar/v1/events/?source=false",
+    ],
+)
+def test_query_values_the_schema_refuses_are_refused(api: Any, url: str) -> None:
+    assert api.get(url).status_code == 422, url
+
+
+def test_strict_types_where_the_schema_says_so(setup: Any) -> None:
+    long_digits = "0" * 600  # was read as the integer 0, past the 500-character limit
+    body = problem(
+        setup.patch("/v1/customers/external/bad_input_user", json={"metadata": {"x": long_digits}})
+    )
+    assert body["errors"][0]["loc"][:3] == ["body", "metadata", "x"]
+    meter = setup.ok(
+        "POST",
+        "/polar/v1/meters/",
+        201,
+        json={
+            "name": "Strict",
+            "filter": {
+                "conjunction": "and",
+                "clauses": [{"property": "name", "operator": "eq", "value": "strict_call"}],
+            },
+            "aggregation": {"func": "count"},
+        },
+    )
+    archived = setup.patch(f"/polar/v1/meters/{meter['id']}", json={"is_archived": 0})
+    assert polar_422(archived) == [["body", "is_archived"]]
 
 
 def test_a_bad_email_says_so_without_a_regex(api: Any) -> None:

@@ -16,8 +16,10 @@ from drawdown.clock import Clock, SystemClock
 from drawdown.config import Settings, load_settings
 from drawdown.db.engine import Database
 from drawdown.errors import DrawdownError, ValidationFailed, problem
+from drawdown.http.docs import install_docs
 from drawdown.http.failures import CatchUnexpected, as_validation_error
 from drawdown.http.limits import BodySizeLimit
+from drawdown.http.openapi import allowed_methods, install_openapi
 from drawdown.http.text import check_request_text
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -65,6 +67,8 @@ def create_app(
         version="0.1.0",
         summary="Usage metering and prepaid-credit billing",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored files by install_docs
+        redoc_url=None,
         # Every route, on every surface: no NUL, lone surrogate or NaN gets in.
         dependencies=[Depends(check_request_text)],
     )
@@ -82,6 +86,9 @@ def create_app(
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    install_docs(app)
+    install_openapi(app)
 
     return app
 
@@ -118,19 +125,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         invalid: ValidationFailed | None = as_validation_error(exc)
         if invalid is not None:
             return _problem_response(422, invalid.body())
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        code = codes.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.method} {request.url.path}"
         if exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
-            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
-        title = code.replace("_", " ").capitalize()
-        response = _problem_response(exc.status_code, problem(exc.status_code, code, title, detail))
-        # 405 carries Allow (RFC 9110), as Starlette's router sets it.
-        response.headers.update(exc.headers or {})
-        return response
+            # Every method of the path, not only the first matching route's (RFC 9110).
+            allowed = allowed_methods(app, request.url.path) or [headers.get("Allow", "")]
+            headers["Allow"] = ", ".join(allowed)
+            detail = (
+                f"{request.method} is not allowed on {request.url.path}; allowed: "
+                + (headers["Allow"])
+            )
+        return _surface_error(request.url.path, exc.status_code, detail, headers)
+
+
+def _surface_error(path: str, status: int, detail: str, headers: dict[str, str]) -> JSONResponse:
+    """A routing failure (no route, wrong method) in the shape of the surface of ``path``."""
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    if path.startswith("/polar/"):
+        name = {404: "ResourceNotFound", 405: "MethodNotAllowed"}.get(status, "BadRequest")
+        return JSONResponse({"error": name, "detail": detail}, status, headers=headers)
+    if path.startswith("/paymentkit/"):
+        return JSONResponse({"error": detail, "code": code}, status, headers=headers)
+    title = code.replace("_", " ").capitalize()
+    response = _problem_response(status, problem(status, code, title, detail))
+    response.headers.update(headers)
+    return response
 
 
 def _validation_loc(err: Any) -> list[Any]:

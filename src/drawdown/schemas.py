@@ -9,9 +9,13 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
@@ -26,6 +30,7 @@ __all__ = [
     "Metadata",
     "MetadataValue",
     "QueryInstant",
+    "QueryTime",
     "Timestamp",
 ]
 
@@ -33,7 +38,13 @@ MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
 
-MetadataValue = Annotated[str, Field(max_length=MAX_METADATA_VALUE_LENGTH)] | int | float | bool
+# Strict: a too-long string of digits must not pass as an integer, nor 0 as a boolean.
+MetadataValue = (
+    Annotated[str, Field(max_length=MAX_METADATA_VALUE_LENGTH)]
+    | StrictInt
+    | StrictFloat
+    | StrictBool
+)
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -84,8 +95,20 @@ def _to_utc(value: datetime) -> datetime:
 
 # A time in a request body: RFC 3339 with an offset, converted to UTC.
 Instant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-# A time in a query string, the same: RFC 3339 with an offset.
-QueryInstant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def _not_a_number(value: object) -> object:
+    # Pydantic reads "0.5" as a unix time; the schema says an RFC 3339 date-time.
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise PydanticCustomError("datetime_format", "must be an RFC 3339 date-time")
+    return value
+
+
+# A time in a query string: RFC 3339 (never a bare number).
+QueryTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+# The same with an offset, converted to UTC.
+QueryInstant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_to_utc)]
 
 # A decimal amount in human units: a string such as "12.50", or an integer.
 AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?$"

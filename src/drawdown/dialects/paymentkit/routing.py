@@ -146,5 +146,18 @@ WritePk = Annotated[RequestContext, Depends(_write)]
 
 
 def not_found_route(path: str, request: Request) -> Any:
-    """The last route under /paymentkit: unknown paths answer in Payment Kit's shape."""
+    """The last route under /paymentkit: unknown paths answer in Payment Kit's shape, and a
+    known path asked with another method a 405 naming the ones it has."""
+    from drawdown.http.openapi import allowed_methods
+
+    allowed = allowed_methods(request.app, request.url.path)
+    if allowed:
+        response = error_response(
+            405,
+            f"{request.method} is not allowed on {request.url.path}; allowed: "
+            + ", ".join(allowed),
+            "method_not_allowed",
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return error_response(404, f"No route {request.method} {request.url.path}", "not_found")
