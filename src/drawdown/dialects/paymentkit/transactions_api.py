@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
-from drawdown.credits import store as credits_store
+from drawdown.credits import read
+from drawdown.credits.read import EntryFilter
 from drawdown.currencies import service as currencies
 from drawdown.dialects.paymentkit import ledger_service as ledger
 from drawdown.dialects.paymentkit import render
@@ -19,12 +20,16 @@ from drawdown.dialects.paymentkit.routing import (
     PaymentKitRoute,
     ReadPk,
 )
-from drawdown.dialects.paymentkit.schemas import PkCreditTransaction, PkPage, UnixSeconds
-from drawdown.dialects.paymentkit.store import count_and_page
+from drawdown.dialects.paymentkit.schemas import (
+    PkCreditTransaction,
+    PkTransactionPage,
+    UnixSeconds,
+)
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms
 from drawdown.errors import field
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
+from drawdown.paging import Numbered
 from drawdown.tenancy import Tenant
 
 __all__ = ["router"]
@@ -92,7 +97,7 @@ def _filters(
     return filters, event_name
 
 
-@router.get("", response_model=PkPage)
+@router.get("", response_model=PkTransactionPage)
 def list_transactions(
     ctx: ReadPk,
     page: PageParam = 1,
@@ -105,18 +110,18 @@ def list_transactions(
     start: UnixSeconds | None = None,
     end: UnixSeconds | None = None,
     type: TypesParam = None,
-) -> PkPage:
+) -> PkTransactionPage:
     args = locals()
     types = _types(type)
     with ctx.database.read() as conn:
         try:
             filters, event_name = _filters(conn, ctx.tenant, args)
         except _Nothing:
-            return render.page([], 0, page, page_size)
-        query = ledger.entry_query(ctx.tenant, filters, types, event_name)
-        count, rows = count_and_page(conn, query, credits_store.e.id, page, page_size)
-        items = ledger.render_entries(conn, ctx.tenant, rows, ctx.clock.now())
-    return render.page(items, count, page, page_size)
+            return render.transaction_page([], 0, page, page_size)
+        wanted = ledger.entry_filter(filters, types, event_name)
+        found = read.entries(conn, ctx.tenant, wanted, Numbered(page, page_size))
+        items = ledger.render_entries(conn, ctx.tenant, found.items, ctx.clock.now())
+    return render.transaction_page(items, found.total or 0, page, page_size)
 
 
 @router.get("/summary")
@@ -131,13 +136,13 @@ def summary(
 ) -> dict[str, Any]:
     args = locals()
     with ctx.database.read() as conn:
+        wanted: EntryFilter | None
         try:
             filters, event_name = _filters(conn, ctx.tenant, args)
-            query = ledger.entry_query(ctx.tenant, filters, ledger.USAGE_TYPES, event_name)
-            rows = conn.execute(query).all()
+            wanted = ledger.entry_filter(filters, ledger.USAGE_TYPES, event_name)
         except _Nothing:
-            rows, event_name = [], None
-        quantity, credit_units, count = ledger.usage_totals(conn, ctx.tenant, rows)
+            wanted, event_name = None, None
+        quantity, credit_units, count = ledger.usage_totals(conn, ctx.tenant, wanted)
     return {
         "total_quantity": format(quantity.normalize(), "f") if quantity else "0",
         "total_credit_amount": str(credit_units),
