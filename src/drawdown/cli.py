@@ -219,14 +219,7 @@ def keys_create(
     if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
         typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
         raise typer.Exit(2)
-<<<<<<< HEAD
     database = _ready_database(_settings().database_url)
-    with database.write() as conn:
-        org_id = _organization(conn, organization)
-        created = service.create_key(conn, Tenant(org_id, mode), scope, name)
-    typer.echo(created.secret)
-=======
-    database = _database(_settings().database_url)
     try:
         with database.write() as conn:
             org_id = _organization(conn, organization)
@@ -253,7 +246,6 @@ def keys_blocklet_keypair() -> None:
     secret, public = generate_app_keypair()
     typer.echo(f"BLOCKLET_APP_SK={secret}")
     typer.echo(f"BLOCKLET_APP_PK={public}")
->>>>>>> main
 
 
 @keys_app.command("list")
