@@ -26,7 +26,7 @@ __all__ = ["allowed_methods", "install_openapi", "operation_id"]
 
 SECURITY_SCHEME = "bearerAuth"
 _SURFACES = (("/polar/v1/", "polar", "Polar"), ("/paymentkit/api/", "paymentkit", "PaymentKit"))
-_UNAUTHENTICATED = {"/healthz"}
+_UNAUTHENTICATED = {"/healthz", "/readyz"}  # health checks: no key, no error shapes
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 _FIELD_ERROR: dict[str, Any] = {
