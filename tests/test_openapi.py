@@ -44,12 +44,13 @@ def test_bearer_security_applies_to_every_operation_but_health(schema: dict[str,
     }
     assert schema["security"] == [{"bearerAuth": []}]
     assert schema["paths"]["/healthz"]["get"]["security"] == []
+    assert schema["paths"]["/readyz"]["get"]["security"] == []
 
 
 def test_every_error_is_documented_in_its_surface_shape(schema: dict[str, Any]) -> None:
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     for method, path, op in operations(schema):
-        if path == "/healthz":
+        if path in ("/healthz", "/readyz"):  # health checks: no key, no error shapes
             continue
         errors = {code: r for code, r in op["responses"].items() if code[0] in "45"}
         assert {"401", "403", "404"} <= set(errors), (method, path)
