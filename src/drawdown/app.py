@@ -20,6 +20,7 @@ from drawdown.http.docs import install_docs
 from drawdown.http.failures import CatchUnexpected, as_validation_error
 from drawdown.http.limits import BodySizeLimit
 from drawdown.http.openapi import allowed_methods, install_openapi
+from drawdown.http.ratelimit import Limits
 from drawdown.http.text import check_request_text
 from drawdown.ops import metrics
 from drawdown.ops.collectors import collectors, watch_pool
@@ -87,6 +88,13 @@ def create_app(
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.lifecycle = lifecycle
+    app.state.limits = Limits(
+        settings.rate_limit_requests_per_s,
+        settings.rate_limit_burst,
+        settings.rate_limit_events_per_s,
+        settings.workers,
+        settings.max_batch_events,
+    )
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     # Outside BodySizeLimit (whose own exception answers the 413), inside Starlette's
