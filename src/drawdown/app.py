@@ -71,6 +71,9 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     for router in _routers():
         app.include_router(router)
+    from drawdown.dashboard import install as install_dashboard
+
+    install_dashboard(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

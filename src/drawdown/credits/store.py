@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
     insert,
     or_,
     select,
@@ -40,11 +41,16 @@ from drawdown.tenancy import Tenant
 __all__ = [
     "AccountKey",
     "AccountRow",
+    "accounts_in_debt",
+    "accounts_of_customers",
+    "count_accounts_in_debt",
     "due_account_ids",
     "ensure_accounts",
+    "expiring_grants",
     "flush_books",
     "get_grant",
     "grant_list_query",
+    "granted_totals",
     "ledger_list_query",
     "load_books",
     "lock_accounts",
@@ -429,3 +435,80 @@ def access_rows(
         )
     )
     return list(conn.execute(query))
+
+
+# Operator reads (the dashboard): many customers at once, bounded lists.
+
+
+def _account_scope(tenant: Tenant) -> list[Any]:
+    return [a.organization_id == tenant.organization_id, a.mode == tenant.mode]
+
+
+def accounts_of_customers(
+    conn: Connection, tenant: Tenant, customer_ids: Sequence[uuid.UUID]
+) -> list[Any]:
+    """The accounts of these customers, with their currency's decimals and symbol."""
+    if not customer_ids:
+        return []
+    return list(
+        conn.execute(
+            select(credit_accounts, currencies.c.decimals, currencies.c.symbol)
+            .join(currencies, currencies.c.id == a.currency_id)
+            .where(*_account_scope(tenant), a.customer_id.in_(list(customer_ids)))
+            .order_by(a.id)
+        )
+    )
+
+
+def count_accounts_in_debt(conn: Connection, tenant: Tenant) -> int:
+    query = select(func.count(func.distinct(a.customer_id))).where(
+        *_account_scope(tenant), a.debt > 0
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def accounts_in_debt(conn: Connection, tenant: Tenant, limit: int) -> list[Any]:
+    """The accounts with the largest stored debt, with currency decimals and symbol."""
+    return list(
+        conn.execute(
+            select(credit_accounts, currencies.c.decimals, currencies.c.symbol)
+            .join(currencies, currencies.c.id == a.currency_id)
+            .where(*_account_scope(tenant), a.debt > 0)
+            .order_by(a.debt.desc(), a.id)
+            .limit(limit)
+        )
+    )
+
+
+def expiring_grants(
+    conn: Connection, tenant: Tenant, since: datetime, until: datetime, limit: int
+) -> list[Any]:
+    """Open grants whose expires_at falls in [since, until), soonest first."""
+    query = (
+        grant_list_query(tenant, customer_id=None, currency_id=None, statuses=OPEN_STATUSES)
+        .add_columns(currencies.c.symbol)
+        .where(g.expires_at >= since, g.expires_at < until, g.remaining > 0)
+        .order_by(g.expires_at, g.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def granted_totals(
+    conn: Connection, tenant: Tenant, currency_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Base units granted to each customer in one currency (voided grants left out)."""
+    if not customer_ids:
+        return {}
+    query = (
+        select(g.customer_id, func.sum(g.amount))
+        .where(
+            g.organization_id == tenant.organization_id,
+            g.mode == tenant.mode,
+            g.currency_id == currency_id,
+            g.customer_id.in_(list(customer_ids)),
+            g.status != "voided",
+        )
+        .group_by(g.customer_id)
+    )
+    return {row[0]: int(row[1] or 0) for row in conn.execute(query)}

@@ -14,7 +14,9 @@ from drawdown.errors import NotFoundError
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.tenancy import Tenant
 
-__all__ = ["create_currency", "get_currency", "render"]
+__all__ = ["MAX_LISTED", "create_currency", "get_currency", "list_currencies", "render"]
+
+MAX_LISTED = 500
 
 
 def render(row: Any) -> CurrencyOut:
@@ -51,3 +53,9 @@ def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Any:
     if row is None:
         raise NotFoundError(f"No currency {currency_id}")
     return row
+
+
+def list_currencies(conn: Connection, tenant: Tenant) -> list[Any]:
+    """The tenant's currencies by name (at most MAX_LISTED), for pickers."""
+    query = store.list_query(tenant).order_by(store.c.name, store.c.id).limit(MAX_LISTED)
+    return list(conn.execute(query))

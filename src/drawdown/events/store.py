@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select, update
+from sqlalchemy import Connection, Select, func, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from drawdown.db.bulk import pg_value
@@ -17,6 +17,7 @@ from drawdown.tenancy import Tenant
 __all__ = [
     "c",
     "claim_events",
+    "count_ingested_since",
     "get_by_id",
     "insert_events",
     "list_query",
@@ -145,3 +146,8 @@ def list_query(
     if time_to is not None:
         query = query.where(c.timestamp < time_to)
     return query
+
+
+def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
+    query = select(func.count()).select_from(events).where(*scoped(tenant), c.ingested_at >= since)
+    return int(conn.execute(query).scalar_one())

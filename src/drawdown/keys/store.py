@@ -5,16 +5,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from drawdown.db.tables import api_keys, organizations
+from drawdown.db.tables import api_keys, organizations, server_secrets
+from drawdown.tenancy import Tenant
 
 __all__ = [
     "count_organizations",
     "find_key_by_hash",
+    "get_key",
+    "get_or_create_secret",
     "insert_key",
     "insert_organization",
     "list_keys",
+    "list_tenant_keys",
     "revoke_key",
+    "revoke_tenant_key",
 ]
 
 
@@ -50,3 +56,37 @@ def revoke_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
         .values(revoked_at=now)
     )
     return result.rowcount == 1
+
+
+def _tenant_keys(tenant: Tenant) -> list[Any]:
+    return [api_keys.c.organization_id == tenant.organization_id, api_keys.c.mode == tenant.mode]
+
+
+def get_key(conn: Connection, key_id: uuid.UUID) -> Any:
+    return conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one_or_none()
+
+
+def list_tenant_keys(conn: Connection, tenant: Tenant) -> list[Any]:
+    query = select(api_keys).where(*_tenant_keys(tenant)).order_by(api_keys.c.id.desc())
+    return list(conn.execute(query))
+
+
+def revoke_tenant_key(conn: Connection, tenant: Tenant, key_id: uuid.UUID, now: datetime) -> bool:
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None), *_tenant_keys(tenant))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+def get_or_create_secret(conn: Connection, name: str, value: str, now: datetime) -> str:
+    """The stored secret called ``name``; ``value`` is stored first when there is none (the
+    first process to commit wins, the others read its value)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(server_secrets).values(name=name, value=value, created_at=now))
+    except IntegrityError:
+        pass
+    query = select(server_secrets.c.value).where(server_secrets.c.name == name)
+    return str(conn.execute(query).scalar_one())
