@@ -14,6 +14,7 @@ __all__ = [
     "external_id_taken",
     "get_by_external_id",
     "get_by_id",
+    "get_many",
     "insert_customer",
     "list_query",
     "lock_external_ids",
@@ -37,6 +38,13 @@ def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
 
 def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
     return conn.execute(select(customers).where(c.id == customer_id, *_live(tenant))).one_or_none()
+
+
+def get_many(conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID]) -> list[Any]:
+    wanted = list(customer_ids)
+    if not wanted:
+        return []
+    return list(conn.execute(select(customers).where(c.id.in_(wanted), *_live(tenant))))
 
 
 def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:

@@ -160,5 +160,6 @@ def ledger_fragment(ctx: Dash, customer_ref: str, starting_after: str | None = N
         "partials/ledger.html",
         customer=customer,
         ledger=ledger,
+        newer=starting_after is not None,
         symbols=symbols,
     )

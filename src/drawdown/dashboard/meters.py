@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from drawdown.credits import reports
 from drawdown.currencies import service as currencies
+from drawdown.customers import service as customer_service
 from drawdown.dashboard.context import Dash, DashCtx, Form, FormBody
 from drawdown.dashboard.data import EVER, meter_totals
 from drawdown.dashboard.forms import FormErrors, attempt, build
@@ -210,6 +211,12 @@ def create_meter(ctx: Dash, form: FormBody) -> Response:
     return RedirectResponse(f"/dashboard/meters/{render_id('meter', created.id)}", status_code=303)
 
 
+def _label(customer: Any) -> str:
+    if customer is None:
+        return "(deleted customer)"
+    return str(customer.name or customer.email or customer.external_id or "(no name)")
+
+
 def _customers_table(conn: Connection, ctx: DashCtx, meter: Any) -> list[dict[str, Any]]:
     """Consumed (all time), credited and balance per customer with usage, top first."""
     q = usage.usage_query(ctx.tenant, meter, *EVER, "none", "UTC", None, "customer")
@@ -220,6 +227,7 @@ def _customers_table(conn: Connection, ctx: DashCtx, meter: Any) -> list[dict[st
     now = ctx.clock.now()
     balances = reports.balances_for_customers(conn, ctx.tenant, known, now)
     credited = reports.granted_totals(conn, ctx.tenant, meter.currency_id, known)
+    names = customer_service.get_customers(conn, ctx.tenant, known)
     decimals = currencies.get_currency(
         conn, ctx.tenant, render_id("currency", meter.currency_id)
     ).decimals
@@ -233,6 +241,7 @@ def _customers_table(conn: Connection, ctx: DashCtx, meter: Any) -> list[dict[st
         rows.append(
             {
                 "customer": str(getattr(bucket, "group", "")),
+                "label": _label(names.get(cid)) if cid else "",
                 "known": cid is not None,
                 "consumed": bucket.value or "0",
                 "credited": format_units(credited.get(cid, 0), decimals) if cid else "",
