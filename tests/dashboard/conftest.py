@@ -1,6 +1,6 @@
 """Dashboard fixtures: a signed-in test client (no browser) and, for the ``browser`` tests,
 one headless Chromium (Debian's, driven by Playwright; no browser download) shared by the
-session, against a real ``drawdown serve`` on each database.
+module's tests, against a real ``drawdown serve`` on each database.
 
 Without /usr/bin/chromium the browser tests skip, except under CI=true, where they fail."""
 
@@ -91,8 +91,11 @@ def _chromium_or_skip() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser for the module's tests. Not for the whole session: while Playwright's
+    sync API runs, the thread counts as inside an event loop and asyncio.run() fails in
+    the tests that come after."""
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 

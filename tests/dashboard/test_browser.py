@@ -58,6 +58,7 @@ def add_customer(page: Any, email: str, name: str, external_id: str) -> str:
     page.get_by_role("button", name="Save").click()
     customer_id = page.locator("#new-customer-id").inner_text()
     assert customer_id.startswith("cus_")
+    assert page.locator("dialog").get_by_role("button", name="Copy").is_visible()
     shot(page, "add-customer-saved")
     with page.expect_navigation():  # closing the dialog shows the list with the new customer
         page.locator("dialog [data-close]").click()
@@ -139,7 +140,9 @@ def test_seed_flows_usage_grants_and_ledger(
         page.reload()
         assert page.locator('[data-total="all_time"]').inner_text() == "42"
         assert page.locator("#latest-events tbody tr").count() == 3
-        assert page.locator("#meter-customers").get_by_text(customer_id).is_visible()
+        assert (
+            page.locator("#meter-customers").get_by_role("link", name="Ada Lovelace").is_visible()
+        )
         shot(page, "meter-detail")
 
         page.goto(f"/dashboard/customers/{customer_id}")
@@ -229,5 +232,6 @@ def test_inline_errors_and_search(browser_page: Any, database: Database) -> None
         "needs a property" in page.locator('[data-error-for="aggregation_property"]').inner_text()
     )
     page.get_by_role("button", name="Add clause").click()
+    page.locator("#clauses .clause-row").nth(1).wait_for()
     assert page.locator("#clauses .clause-row").count() == 2
     shot(page, "create-meter-error")

@@ -234,3 +234,46 @@ def test_vendored_files_match_vendor_md() -> None:
 def test_static_files_are_served_by_the_app(app: Any, path: str) -> None:
     with TestClient(app) as client:
         assert client.get(path).status_code == 200
+
+
+def test_overview_counts_events_debt_and_expiring_grants(
+    signed_in: Callable[..., Dash],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    dash = signed_in()
+    headers = {"Authorization": f"Bearer {dash.key.secret}"}
+    debtor = _customer(dash, name="Debtor", external_id="debtor")
+    saver = _customer(dash, name="Saver", email="s@example.com", external_id="saver")
+    meter = _meter(dash)
+    soon = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    for customer, expires_at in ((saver, soon), (saver, later)):
+        grant = {
+            "customer_id": customer,
+            "meter_id": meter,
+            "amount": "10",
+            "expires_at": expires_at,
+        }
+        made = dash.client.post("/v1/credit-grants", json=grant, headers=headers)
+        assert made.status_code == 201, made.text
+    batch = [
+        {
+            "identifier": f"o-{n}",
+            "name": "api_usage",
+            "external_customer_id": who,
+            "properties": {"units": 4},
+        }
+        for n, who in enumerate(("debtor", "saver", "debtor"))
+    ]
+    ingested = dash.client.post("/v1/events/ingest", json={"events": batch}, headers=headers)
+    assert ingested.json() == {"inserted": 3, "duplicates": 0}
+    text = dash.get("/dashboard").text
+    assert re.search(r'data-stat="events_hour">3<', text)
+    assert re.search(r'data-stat="events_day">3<', text)
+    assert re.search(r'data-stat="in_debt">1<', text)
+    assert re.search(r'data-stat="expiring">1<', text)
+    assert debtor in re.search(r'id="debtors".*?</table>', text, re.S).group(0)  # type: ignore[union-attr]
+    assert "8.00" in text  # the debtor's debt: two events of 4 units at rate 1
+    expiring = re.search(r'id="expiring".*?</table>', text, re.S).group(0)  # type: ignore[union-attr]
+    assert saver in expiring and "6.00" in expiring  # 10 granted, 4 drawn (soonest expiry first)

@@ -12,12 +12,14 @@ from drawdown.dashboard.context import Dash
 from drawdown.dashboard.panels import overview_panels
 from drawdown.dashboard.templating import DashRoute, page
 from drawdown.events import explore
+from drawdown.events import service as events
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/dashboard", route_class=DashRoute, include_in_schema=False)
 
 EXPIRING_WITHIN = timedelta(days=7)
+LATEST_EVENTS = 8
 
 
 @router.get("")
@@ -32,6 +34,9 @@ def overview(ctx: Dash) -> HTMLResponse:
         debtors = reports.customers_in_debt(conn, ctx.tenant, now)
         expiring = reports.expiring_grants(conn, ctx.tenant, now, EXPIRING_WITHIN)
         panels = overview_panels(conn, ctx)
+        latest = explore.events_page(
+            conn, ctx.tenant, explore.EventFilter(), limit=LATEST_EVENTS, starting_after=None
+        )
     return page(
         ctx.request,
         ctx,
@@ -41,4 +46,5 @@ def overview(ctx: Dash) -> HTMLResponse:
         debtors=debtors,
         expiring=expiring,
         panels=panels,
+        latest=[events.render(row) for row in latest.data],
     )
