@@ -111,7 +111,7 @@ def expiring_grants(
     """Open grants with credits left that expire within ``within`` from now, soonest first,
     each with its currency's symbol."""
     rows = store.expiring_grants(conn, tenant, now, now + within, limit)
-    states = service.project_grants(conn, rows, now)
+    states = service.project_grants(conn, tenant, rows, now)
     rendered = [(service.render_grant(row, states.get(row.id)), row.symbol) for row in rows]
     return [(grant, symbol) for grant, symbol in rendered if grant.status == "active"]
 
@@ -122,7 +122,7 @@ def customer_grants(
     """The customer's newest grants (at most MAX_CUSTOMER_GRANTS), statuses as of ``now``."""
     query = store.grant_list_query(tenant, customer_id=customer_id, currency_id=None, statuses=None)
     rows = list(conn.execute(query.order_by(store.g.id.desc()).limit(MAX_CUSTOMER_GRANTS)))
-    states = service.project_grants(conn, rows, now)
+    states = service.project_grants(conn, tenant, rows, now)
     return [service.render_grant(row, states.get(row.id)) for row in rows]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.db import portable
 from drawdown.events import store
 from drawdown.http.pagination import Page, paginate
 from drawdown.meters.filters import compile_sql
@@ -39,7 +40,7 @@ def events_page(
     """Newest first; rows as stored (render them with ``events.service.render``)."""
     extra = []
     if wanted.meter is not None:
-        is_sqlite = conn.dialect.name == "sqlite"
+        is_sqlite = portable.is_sqlite(conn)
         extra = [
             store.c.name == wanted.meter.event_name,
             compile_sql(wanted.meter.filter, store.c, is_sqlite),

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import api_keys, organizations, server_secrets
 from drawdown.tenancy import Tenant
 
@@ -19,6 +20,7 @@ __all__ = [
     "insert_organization",
     "list_keys",
     "list_tenant_keys",
+    "organization_ids",
     "revoke_key",
     "revoke_tenant_key",
 ]
@@ -26,6 +28,10 @@ __all__ = [
 
 def count_organizations(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(organizations)).scalar_one())
+
+
+def organization_ids(conn: Connection) -> list[uuid.UUID]:
+    return list(conn.execute(select(organizations.c.id).order_by(organizations.c.id)).scalars())
 
 
 def insert_organization(conn: Connection, org_id: uuid.UUID, name: str, now: datetime) -> None:
@@ -58,23 +64,19 @@ def revoke_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _tenant_keys(tenant: Tenant) -> list[Any]:
-    return [api_keys.c.organization_id == tenant.organization_id, api_keys.c.mode == tenant.mode]
-
-
 def get_key(conn: Connection, key_id: uuid.UUID) -> Any:
     return conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one_or_none()
 
 
 def list_tenant_keys(conn: Connection, tenant: Tenant) -> list[Any]:
-    query = select(api_keys).where(*_tenant_keys(tenant)).order_by(api_keys.c.id.desc())
+    query = select_owned(tenant, api_keys).order_by(api_keys.c.id.desc())
     return list(conn.execute(query))
 
 
 def revoke_tenant_key(conn: Connection, tenant: Tenant, key_id: uuid.UUID, now: datetime) -> bool:
     result = conn.execute(
-        update(api_keys)
-        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None), *_tenant_keys(tenant))
+        update_owned(tenant, api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     return result.rowcount == 1
