@@ -27,6 +27,7 @@ from drawdown.db.types import JSONType, Timestamp
 
 __all__ = [
     "api_keys",
+    "blocklet_app_keys",
     "credit_accounts",
     "credit_grants",
     "currencies",
@@ -82,6 +83,7 @@ api_keys = Table(
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
 )
 
+<<<<<<< HEAD
 # Secrets the server generates once and every process shares (the dashboard's cookie
 # signing key when DRAWDOWN_DASHBOARD_SECRET is unset).
 server_secrets = Table(
@@ -90,6 +92,22 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(128), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+=======
+# Blocklet app public keys whose component signatures act for an organization (the Payment
+# Kit client); the mode comes from each request's livemode parameter, as in Payment Kit.
+blocklet_app_keys = Table(
+    "blocklet_app_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    # Raw Ed25519 public key, 64 lowercase hex digits (no 0x).
+    Column("public_key", String(64), nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+    CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
+>>>>>>> main
 )
 
 idempotency_keys = Table(

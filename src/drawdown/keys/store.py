@@ -8,19 +8,23 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from drawdown.db.scope import select_owned, update_owned
-from drawdown.db.tables import api_keys, organizations, server_secrets
+from drawdown.db.tables import api_keys, blocklet_app_keys, organizations, server_secrets
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "active_app_keys",
     "count_organizations",
     "find_key_by_hash",
     "get_key",
     "get_or_create_secret",
+    "insert_app_key",
     "insert_key",
     "insert_organization",
+    "list_app_keys",
     "list_keys",
     "list_tenant_keys",
     "organization_ids",
+    "revoke_app_key",
     "revoke_key",
     "revoke_tenant_key",
 ]
@@ -92,3 +96,30 @@ def get_or_create_secret(conn: Connection, name: str, value: str, now: datetime)
         pass
     query = select(server_secrets.c.value).where(server_secrets.c.name == name)
     return str(conn.execute(query).scalar_one())
+def insert_app_key(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(blocklet_app_keys).values(**values))
+
+
+def active_app_keys(conn: Connection, public_key: str | None = None) -> list[Any]:
+    """Every unrevoked app key (or those with ``public_key``): signatures name no key, so
+    the verifier tries each."""
+    query = select(blocklet_app_keys).where(blocklet_app_keys.c.revoked_at.is_(None))
+    if public_key is not None:
+        query = query.where(blocklet_app_keys.c.public_key == public_key)
+    return list(conn.execute(query.order_by(blocklet_app_keys.c.id)))
+
+
+def list_app_keys(conn: Connection, organization_id: uuid.UUID | None) -> list[Any]:
+    query = select(blocklet_app_keys).order_by(blocklet_app_keys.c.id)
+    if organization_id is not None:
+        query = query.where(blocklet_app_keys.c.organization_id == organization_id)
+    return list(conn.execute(query))
+
+
+def revoke_app_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
+    result = conn.execute(
+        update(blocklet_app_keys)
+        .where(blocklet_app_keys.c.id == key_id, blocklet_app_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1

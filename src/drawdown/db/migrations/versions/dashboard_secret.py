@@ -1,7 +1,7 @@
 """server_secrets: secrets generated once and shared by every process (dashboard sessions)
 
 Revision ID: dashboard_secret
-Revises: 0001
+Revises: blocklet_app_keys
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import drawdown.db.types
 
 revision: str = "dashboard_secret"
-down_revision: str | None = "0001"
+down_revision: str | None = "blocklet_app_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
