@@ -83,7 +83,6 @@ api_keys = Table(
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
 )
 
-<<<<<<< HEAD
 # Secrets the server generates once and every process shares (the dashboard's cookie
 # signing key when DRAWDOWN_DASHBOARD_SECRET is unset).
 server_secrets = Table(
@@ -92,7 +91,8 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(128), nullable=False),
     Column("created_at", Timestamp, nullable=False),
-=======
+)
+
 # Blocklet app public keys whose component signatures act for an organization (the Payment
 # Kit client); the mode comes from each request's livemode parameter, as in Payment Kit.
 blocklet_app_keys = Table(
@@ -107,7 +107,6 @@ blocklet_app_keys = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
->>>>>>> main
 )
 
 idempotency_keys = Table(

@@ -128,7 +128,6 @@ def bootstrap(conn: Connection) -> CreatedKey | None:
     return create_key(conn, Tenant(org_id, "test"), "full", name="bootstrap")
 
 
-<<<<<<< HEAD
 def principal_for_key(conn: Connection, key_id: uuid.UUID) -> Principal:
     """The principal of a key known by id (a dashboard session); revoked keys are refused."""
     row = store.get_key(conn, key_id)
@@ -153,7 +152,8 @@ def revoke_tenant_key(conn: Connection, tenant: Tenant, key_id: uuid.UUID) -> No
 def server_secret(conn: Connection, name: str) -> str:
     """A random secret generated on first use and shared by every process after."""
     return store.get_or_create_secret(conn, name, secrets.token_urlsafe(48), utcnow())
-=======
+
+
 # The SDK signs with exp = iat + 300: a signature older than that (or claiming a longer life)
 # is refused, so a captured request can be replayed for at most this long.
 MAX_SIGNATURE_WINDOW_S = 300
@@ -260,4 +260,3 @@ def authenticate_signature(
             code="invalid_signature",
         )
     return Principal(Tenant(key.organization_id, mode), key.scope, key.id)
->>>>>>> main

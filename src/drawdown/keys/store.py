@@ -96,6 +96,8 @@ def get_or_create_secret(conn: Connection, name: str, value: str, now: datetime)
         pass
     query = select(server_secrets.c.value).where(server_secrets.c.name == name)
     return str(conn.execute(query).scalar_one())
+
+
 def insert_app_key(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(blocklet_app_keys).values(**values))
 
