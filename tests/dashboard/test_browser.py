@@ -149,6 +149,8 @@ def test_seed_flows_usage_grants_and_ledger(
         assert page.locator('[data-balance="available"]').inner_text() == "58.00"
         assert wait_chart(page, "customer-usage") == "42"
         shot(page, "customer-detail")
+        # The README's picture (docs/dashboard.png) is this one: the first screen only.
+        page.screenshot(path=str(ARTIFACTS / f"{_BACKEND[0]}-readme.png"))
 
         # Void from the customer page (confirming the dialog): what remained leaves.
         page.once("dialog", lambda dialog: dialog.accept())
