@@ -1,7 +1,7 @@
-"""The operator's read model of credits (the dashboard): balances of many customers at
-once, debt and expiring grants across the tenant, a customer's grants and ledger pages, the
-entries an event caused. Every balance and grant status is read through the same clock
-(``Book.catch_up``) as the API's reads, so both show the same numbers at the same instant."""
+"""What the dashboard asks of credits, over the read model (drawdown.credits.read): balances
+of a page of customers with their currencies' symbols, debt and expiring grants across the
+tenant, a customer's grants and ledger pages, what an event did to the ledger. Every
+balance and grant status is read through the same clock as the API's reads."""
 
 from __future__ import annotations
 
@@ -9,31 +9,32 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
-from drawdown.credits import service, store
-from drawdown.credits.schemas import GrantOut
-from drawdown.http.pagination import Page, paginate
+from drawdown.credits import read, service, store
+from drawdown.credits.read import EventOutcome
+from drawdown.credits.schemas import GrantOut, LedgerEntryOut
+from drawdown.currencies import service as currencies
+from drawdown.http.pagination import Page, cursor, page_of
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "MAX_EVENT_ENTRIES",
     "CurrencyBalance",
     "DebtRow",
+    "EventOutcome",
     "balances_for_customers",
     "count_customers_in_debt",
     "customer_grants",
     "customers_in_debt",
-    "event_entries",
+    "event_outcome",
     "expiring_grants",
     "granted_totals",
     "ledger_page",
 ]
 
-MAX_EVENT_ENTRIES = 200
 MAX_CUSTOMER_GRANTS = 200
+MAX_DEBTORS_READ = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,72 +59,80 @@ class DebtRow:
     debt: int
 
 
-def _read(conn: Connection, accounts: Sequence[Any], now: datetime) -> dict[uuid.UUID, Any]:
-    books = store.load_books(conn, accounts)
-    for book in books.values():
-        book.catch_up(now)
-    return books
+def _symbols(conn: Connection, tenant: Tenant) -> dict[uuid.UUID, str]:
+    return {row.id: row.symbol for row in currencies.list_currencies(conn, tenant)}
 
 
 def balances_for_customers(
     conn: Connection, tenant: Tenant, customer_ids: Sequence[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[CurrencyBalance]]:
-    """Each customer's balances per currency: two queries whatever the number of customers."""
-    accounts = store.accounts_of_customers(conn, tenant, customer_ids)
-    books = _read(conn, accounts, now)
-    out: dict[uuid.UUID, list[CurrencyBalance]] = {cid: [] for cid in customer_ids}
-    for acc in accounts:
-        book = books[acc.id]
-        pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
-        out[acc.customer_id].append(
+    """Each customer's balances per currency: three queries whatever the number."""
+    found = read.balances(conn, tenant, customer_ids, now)
+    symbols = _symbols(conn, tenant) if any(found.values()) else {}
+    return {
+        customer_id: [
             CurrencyBalance(
-                acc.customer_id,
-                acc.currency_id,
-                acc.symbol,
-                acc.decimals,
-                book.available(),
-                book.debt,
-                pending,
+                customer_id,
+                b.currency_id,
+                symbols.get(b.currency_id, ""),
+                b.decimals,
+                b.available,
+                b.debt,
+                b.pending,
             )
-        )
-    return out
+            for b in accounts
+        ]
+        for customer_id, accounts in found.items()
+    }
 
 
 def count_customers_in_debt(conn: Connection, tenant: Tenant) -> int:
-    return store.count_accounts_in_debt(conn, tenant)
+    return len(read.customers_in_debt(conn, tenant, None))
 
 
 def customers_in_debt(
     conn: Connection, tenant: Tenant, now: datetime, limit: int = 10
 ) -> list[DebtRow]:
-    accounts = store.accounts_in_debt(conn, tenant, limit)
-    books = _read(conn, accounts, now)
+    """The largest debts now (among the first MAX_DEBTORS_READ customers in debt)."""
+    debtors = read.customers_in_debt(conn, tenant, None)[:MAX_DEBTORS_READ]
     rows = [
-        DebtRow(acc.customer_id, acc.currency_id, acc.symbol, acc.decimals, books[acc.id].debt)
-        for acc in accounts
+        DebtRow(b.customer_id, b.currency_id, b.symbol, b.decimals, b.debt)
+        for accounts in balances_for_customers(conn, tenant, debtors, now).values()
+        for b in accounts
+        if b.debt > 0
     ]
-    return [row for row in rows if row.debt > 0]
+    return sorted(rows, key=lambda row: (-row.debt, row.customer_id))[:limit]
 
 
 def expiring_grants(
     conn: Connection, tenant: Tenant, now: datetime, within: timedelta, limit: int = 20
 ) -> list[tuple[GrantOut, str]]:
-    """Open grants with credits left that expire within ``within`` from now, soonest first,
-    each with its currency's symbol."""
-    rows = store.expiring_grants(conn, tenant, now, now + within, limit)
-    states = service.project_grants(conn, tenant, rows, now)
-    rendered = [(service.render_grant(row, states.get(row.id)), row.symbol) for row in rows]
-    return [(grant, symbol) for grant, symbol in rendered if grant.status == "active"]
+    """Active grants with credits left that expire within ``within``, soonest first, each
+    with its currency's symbol."""
+    records = read.project(
+        conn, tenant, store.expiring_grants(conn, tenant, now, now + within, limit), now
+    )
+    symbols = _symbols(conn, tenant) if records else {}
+    return [
+        (service.render_grant(r), symbols.get(r.currency_id, ""))
+        for r in records
+        if r.status == "active"
+    ]
 
 
 def customer_grants(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID, now: datetime
 ) -> list[GrantOut]:
     """The customer's newest grants (at most MAX_CUSTOMER_GRANTS), statuses as of ``now``."""
-    query = store.grant_list_query(tenant, customer_id=customer_id, currency_id=None, statuses=None)
-    rows = list(conn.execute(query.order_by(store.g.id.desc()).limit(MAX_CUSTOMER_GRANTS)))
-    states = service.project_grants(conn, tenant, rows, now)
-    return [service.render_grant(row, states.get(row.id)) for row in rows]
+    filters = read.GrantFilter(customer_id=customer_id)
+    found = read.grants(
+        conn,
+        tenant,
+        filters,
+        cursor("credit_grant", MAX_CUSTOMER_GRANTS, None, MAX_CUSTOMER_GRANTS),
+        now,
+    )
+    return [service.render_grant(record) for record in found.items]
 
 
 def ledger_page(
@@ -133,26 +142,22 @@ def ledger_page(
     *,
     limit: int,
     starting_after: str | None,
-) -> Page[Any]:
+) -> Page[LedgerEntryOut]:
     """A page of the customer's ledger, newest first, as the API lists it."""
-    query = store.ledger_list_query(tenant, {"customer_id": customer_id})
-    return paginate(
-        conn,
-        query,
-        store.e.id,
-        kind="ledger_entry",
-        limit=limit,
-        max_limit=limit,
-        starting_after=starting_after,
-        render=service.render_entry,
-    )
+    page = cursor("ledger_entry", limit, starting_after, limit)
+    found = read.entries(conn, tenant, read.EntryFilter(customer_id=customer_id), page)
+    return page_of(found, service.render_entry)
 
 
-def event_entries(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> list[Any]:
-    """The ledger entries an event caused, in booking order."""
-    query = store.ledger_list_query(tenant, {"event_id": event_id})
-    rows = conn.execute(query.order_by(store.e.id).limit(MAX_EVENT_ENTRIES))
-    return [service.render_entry(row) for row in rows]
+def event_outcome(
+    conn: Connection, tenant: Tenant, event_id: uuid.UUID, now: datetime
+) -> tuple[list[LedgerEntryOut], EventOutcome | None]:
+    """The ledger entries an event caused, in booking order, and its outcome."""
+    outcome = read.event_outcomes(conn, tenant, [event_id], now).get(event_id)
+    if outcome is None:
+        return [], None
+    ordered = sorted(outcome.entries, key=lambda entry: (entry.sequence, entry.id))
+    return [service.render_entry(entry) for entry in ordered], outcome
 
 
 def granted_totals(

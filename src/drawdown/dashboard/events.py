@@ -94,7 +94,7 @@ def explorer(
 def event_detail(ctx: Dash, event_id: str) -> HTMLResponse:
     with ctx.database.read() as conn:
         row = events.get_event(conn, ctx.tenant, event_id)
-        entries = reports.event_entries(conn, ctx.tenant, row.id)
+        entries, outcome = reports.event_outcome(conn, ctx.tenant, row.id, ctx.clock.now())
         symbols = currency_symbols(conn, ctx)
     return fragment(
         ctx.request,
@@ -102,5 +102,7 @@ def event_detail(ctx: Dash, event_id: str) -> HTMLResponse:
         "partials/event_detail.html",
         event=events.render(row),
         entries=entries,
+        outcome=outcome,
+        decimals=outcome.entries[0].decimals if outcome and outcome.entries else 0,
         symbols=symbols,
     )
