@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     # when unset) and how long a sign-in lasts.
     dashboard_secret: str | None = Field(default=None, min_length=32)
     dashboard_session_ttl_s: int = Field(default=12 * 3600, ge=60)
+
+    # Operations (docs/operations.md): logs, shutdown, metrics.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_requests: bool = True
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
+    shutdown_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
+    metrics_token: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
