@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from fastapi.testclient import TestClient
 from drawdown.db.engine import Database
 from drawdown.keys import service as keys
 from drawdown.tenancy import Tenant
-from tests.sdk.conftest import ServerPool, live_servers  # noqa: F401  (a fixture)
+from tests.sdk.conftest import LiveServer, start_server
 
 CHROMIUM = Path(os.environ.get("DRAWDOWN_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -108,9 +109,37 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+class Servers:
+    """A ``drawdown serve`` per database, started when first needed, without the
+    background clock (reads apply it anyway)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.running: dict[str, LiveServer] = {}
+
+    def url_for(self, database_url: str) -> str:
+        if database_url not in self.running:
+            env = {"DRAWDOWN_RUN_CLOCK_IN_SERVER": "false"}
+            self.running[database_url] = start_server(database_url, self.folder, env)
+        server = self.running[database_url]
+        assert server.process.poll() is None, server.log()
+        return server.url
+
+
+@pytest.fixture(scope="module")
+def dashboard_servers() -> Iterator[Servers]:
+    """For this module only: servers left running would do the clock's work on the test
+    databases while later tests wait for their own server to do it."""
+    with tempfile.TemporaryDirectory(prefix="drawdown-dashboard-") as folder:
+        servers = Servers(Path(folder))
+        yield servers
+        for server in servers.running.values():
+            server.stop()
+
+
 @pytest.fixture
-def live_url(database: Database, live_servers: ServerPool) -> str:  # noqa: F811
-    return live_servers.url_for(database.url)
+def live_url(database: Database, dashboard_servers: Servers) -> str:
+    return dashboard_servers.url_for(database.url)
 
 
 @pytest.fixture
