@@ -4,7 +4,6 @@ integers scaled by them, so changing them would change every balance)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -12,6 +11,7 @@ from drawdown.currencies import store
 from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
 from drawdown.errors import NotFoundError
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.records import CurrencyRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["MAX_LISTED", "create_currency", "get_currency", "list_currencies", "render"]
@@ -19,7 +19,7 @@ __all__ = ["MAX_LISTED", "create_currency", "get_currency", "list_currencies", "
 MAX_LISTED = 500
 
 
-def render(row: Any) -> CurrencyOut:
+def render(row: CurrencyRecord) -> CurrencyOut:
     return CurrencyOut(
         id=render_id("currency", row.id),
         name=row.name,
@@ -30,7 +30,9 @@ def render(row: Any) -> CurrencyOut:
     )
 
 
-def create_currency(conn: Connection, tenant: Tenant, body: CurrencyCreate, now: datetime) -> Any:
+def create_currency(
+    conn: Connection, tenant: Tenant, body: CurrencyCreate, now: datetime
+) -> CurrencyRecord:
     currency_id = new_id()
     store.insert_currency(
         conn,
@@ -44,10 +46,12 @@ def create_currency(conn: Connection, tenant: Tenant, body: CurrencyCreate, now:
             "created_at": now,
         },
     )
-    return store.get_by_id(conn, tenant, currency_id)
+    row = store.get_by_id(conn, tenant, currency_id)
+    assert row is not None, "written in this transaction"
+    return row
 
 
-def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Any:
+def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> CurrencyRecord:
     parsed = parse_id("currency", currency_id)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
     if row is None:
@@ -55,7 +59,6 @@ def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Any:
     return row
 
 
-def list_currencies(conn: Connection, tenant: Tenant) -> list[Any]:
+def list_currencies(conn: Connection, tenant: Tenant) -> list[CurrencyRecord]:
     """The tenant's currencies by name (at most MAX_LISTED), for pickers."""
-    query = store.list_query(tenant).order_by(store.c.name, store.c.id).limit(MAX_LISTED)
-    return list(conn.execute(query))
+    return store.list_by_name(conn, tenant, MAX_LISTED)

@@ -17,7 +17,7 @@ from drawdown.dashboard.context import Dash, DashCtx, FormBody
 from drawdown.dashboard.forms import attempt, build
 from drawdown.dashboard.templating import DashRoute, fragment, is_htmx, page
 from drawdown.http.idempotency import run_create
-from drawdown.http.pagination import paginate
+from drawdown.http.pagination import cursor, page_of
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
 from drawdown.meters import store as meter_store
@@ -32,16 +32,8 @@ LEDGER_PAGE = 25
 
 def _customers_page(ctx: DashCtx, q: str | None, starting_after: str | None) -> dict[str, Any]:
     with ctx.database.read() as conn:
-        found = paginate(
-            conn,
-            store.list_query(ctx.tenant, email=None, external_id=None, q=q or None),
-            store.c.id,
-            kind="customer",
-            limit=PAGE_SIZE,
-            max_limit=PAGE_SIZE,
-            starting_after=starting_after,
-            render=lambda row: row,
-        )
+        asked = cursor("customer", PAGE_SIZE, starting_after, PAGE_SIZE)
+        found = page_of(store.customers_page(conn, ctx.tenant, asked, q=q or None), lambda r: r)
         balances = reports.balances_for_customers(
             conn, ctx.tenant, [row.id for row in found.data], ctx.clock.now()
         )
@@ -124,13 +116,7 @@ def customer_detail(ctx: Dash, customer_ref: str) -> HTMLResponse:
         ledger = reports.ledger_page(
             conn, ctx.tenant, customer.id, limit=LEDGER_PAGE, starting_after=None
         )
-        meter_rows = list(
-            conn.execute(
-                meter_store.list_query(ctx.tenant, event_name=None, status=None, q=None)
-                .order_by(meter_store.c.name)
-                .limit(200)
-            )
-        )
+        meter_rows = meter_store.listed(conn, ctx.tenant, [], status=None)
         symbols = currency_symbols(conn, ctx)
     return page(
         ctx.request,

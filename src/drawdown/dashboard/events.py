@@ -53,13 +53,7 @@ def explorer(
     filters = {"customer": customer or "", "meter": meter or "", "name": name or ""}
     filters |= {"time_from": time_from or "", "time_to": time_to or ""}
     with ctx.database.read() as conn:
-        meter_rows = list(
-            conn.execute(
-                meter_store.list_query(ctx.tenant, event_name=None, status=None, q=None)
-                .order_by(meter_store.c.name)
-                .limit(200)
-            )
-        )
+        meter_rows = meter_store.listed(conn, ctx.tenant, [], status=None)
         found: Page[Any]
         if event_id:
             found = Page[Any](data=[events.get_event(conn, ctx.tenant, event_id)], has_more=False)

@@ -21,7 +21,7 @@ from drawdown.dashboard.templating import DashRoute, fragment, page
 from drawdown.events import explore, usage
 from drawdown.events import service as events
 from drawdown.http.idempotency import run_create
-from drawdown.http.pagination import paginate
+from drawdown.http.pagination import cursor, page_of
 from drawdown.ids import parse_id, render_id
 from drawdown.meters import service, store
 from drawdown.meters.schemas import MeterCreate
@@ -57,16 +57,8 @@ _INT = re.compile(r"-?\d{1,16}")
 @router.get("")
 def list_meters(ctx: Dash, starting_after: str | None = None) -> HTMLResponse:
     with ctx.database.read() as conn:
-        found = paginate(
-            conn,
-            store.list_query(ctx.tenant, event_name=None, status=None, q=None),
-            store.c.id,
-            kind="meter",
-            limit=50,
-            max_limit=50,
-            starting_after=starting_after,
-            render=service.render,
-        )
+        page_asked = cursor("meter", 50, starting_after, 50)
+        found = page_of(store.meters_page(conn, ctx.tenant, page_asked), service.render)
     return page(ctx.request, ctx, "meters.html", nav="meters", meters=found)
 
 
