@@ -114,6 +114,9 @@ def create_app(
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     for router in _routers():
         app.include_router(router)
+    from drawdown.dashboard import install as install_dashboard
+
+    install_dashboard(app)
     app.include_router(readiness_router)
     _install_metrics(app, settings, database)
 
