@@ -1,7 +1,7 @@
 """webhooks outbox and balance alerts
 
 Revision ID: webhooks_outbox
-Revises: blocklet_app_keys
+Revises: dashboard_secret
 Create Date: 2026-12-01 17:20:15.252344
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import drawdown.db.types
 
 revision: str = "webhooks_outbox"
-down_revision: str | None = "blocklet_app_keys"
+down_revision: str | None = "dashboard_secret"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
