@@ -47,15 +47,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        clock_thread = None
+        threads: list[Any] = []
         if settings.run_clock_in_server:
             from drawdown.credits.clock import ClockThread
+            from drawdown.events.backfill import BackfillThread
 
-            clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
-            clock_thread.start()
+            threads.append(ClockThread(database, app.state.clock, settings.clock_interval_s))
+            threads.append(BackfillThread(database, settings.clock_interval_s))
+            for thread in threads:
+                thread.start()
         yield
-        if clock_thread is not None:
-            clock_thread.stop()
+        for thread in threads:
+            thread.stop()
         database.dispose()
 
     app = FastAPI(

@@ -101,7 +101,8 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the background clock (grant activation and expiry) outside the server.
+    """Run the background clock (grant activation and expiry, usage rollup rebuilds)
+    outside the server.
 
     Any number of workers and servers may run it at once. To leave it to workers only, start
     servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false."""
@@ -110,6 +111,7 @@ def worker() -> None:
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
     from drawdown.db.migrate import upgrade
+    from drawdown.events.backfill import BackfillThread
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -117,6 +119,7 @@ def worker() -> None:
     try:
         # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+        BackfillThread(database, settings.clock_interval_s).start()
         run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
     except KeyboardInterrupt:
         pass

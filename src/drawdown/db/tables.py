@@ -15,6 +15,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -37,6 +39,8 @@ __all__ = [
     "metadata",
     "meters",
     "organizations",
+    "usage_rollup_backfills",
+    "usage_rollups",
 ]
 
 metadata = MetaData(
@@ -258,4 +262,48 @@ ledger_entries = Table(
         "'expiration', 'void')",
         name="type",
     ),
+)
+
+# Usage rollups (docs/rollups.md): per meter, customer ("subject") and UTC bucket, the
+# partial aggregates every sum/count/avg/min/max query combines. Derived data, maintained
+# in the ingest transaction, so no foreign keys (meters are never deleted).
+usage_rollups = Table(
+    "usage_rollups",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("meter_id", Uuid, nullable=False),
+    # 900, 3600 or 86400 for buckets of that many seconds; 0 for the whole history.
+    Column("period_s", Integer, nullable=False),
+    # "c" + customer id (hex), or "x" + the external id of events no customer has claimed.
+    Column("subject", String(300), nullable=False),
+    # UTC microseconds, a multiple of the period (0 for the whole history).
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("n_events", BigInteger, nullable=False),
+    # How many matched events had a numeric property (avg's divisor).
+    Column("n_values", BigInteger, nullable=False),
+    # The sum in two parts: small integers natively, every other number exactly as a decimal
+    # (NUMERIC on PostgreSQL, decimal text on SQLite).
+    Column("int_total", BigInteger, nullable=False),
+    Column("dec_total", Numeric().with_variant(Text(), "sqlite")),
+    Column("min_value", Numeric()),
+    Column("max_value", Numeric()),
+    PrimaryKeyConstraint("meter_id", "period_s", "bucket_start", "subject"),
+    Index("ix_usage_rollups_subject", "meter_id", "period_s", "subject", "bucket_start"),
+    sqlite_with_rowid=False,
+)
+
+# A meter whose rollup is being rebuilt from stored events (made after its events were
+# stored): usage reads raw events until the row is gone.
+usage_rollup_backfills = Table(
+    "usage_rollup_backfills",
+    metadata,
+    Column("meter_id", Uuid, primary_key=True),
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    # Event timestamps below next_us are rebuilt; the job ends at until_us.
+    Column("first_us", BigInteger, nullable=False),
+    Column("next_us", BigInteger, nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )

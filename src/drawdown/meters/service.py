@@ -19,6 +19,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
+from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -120,6 +121,8 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
     except IntegrityError:
         # A concurrent request created a meter for the same event_name.
         raise _taken(body.event_name) from None
+    # Events of this name may already be stored (rule 11 keeps events no meter counts).
+    rollups.start_backfill(conn, tenant, meter_id, body.event_name, now)
     return store.get_by_id(conn, tenant, meter_id)
 
 
@@ -173,6 +176,8 @@ def update_meter(
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
         store.update_meter(conn, row.id, {**values, "updated_at": now})
+    if "filter" in values or "aggregation_func" in values:
+        rollups.start_backfill(conn, tenant, row.id, row.event_name, now)
     return store.get_by_id(conn, tenant, row.id)
 
 
