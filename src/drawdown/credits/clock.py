@@ -28,7 +28,7 @@ def sweep_once(database: Database, now: datetime, max_accounts: int = MAX_ACCOUN
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
         due = store.due_account_ids(conn, now, max_accounts)
-        accounts = store.lock_accounts_by_id(conn, due, skip_locked=True)
+        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
         books = store.load_books(conn, accounts)
         pairs = []
         for account in accounts:

@@ -147,7 +147,7 @@ def update_customer(
     if "metadata" in changes:
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
-        store.update_customer(conn, row.id, changes, now)
+        store.update_customer(conn, tenant, row.id, changes, now)
     if row.external_id is None and changes.get("external_id") is not None:
         _claim_events(conn, tenant, row.id, changes["external_id"], now)
     return store.get_by_id(conn, tenant, row.id)
@@ -155,4 +155,5 @@ def update_customer(
 
 def delete_customer(conn: Connection, row: Any) -> None:
     now = utcnow()
-    store.update_customer(conn, row.id, {"deleted_at": now}, now)
+    owner = Tenant(row.organization_id, row.mode)  # the row was read through its tenant
+    store.update_customer(conn, owner, row.id, {"deleted_at": now}, now)

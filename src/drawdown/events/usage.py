@@ -40,6 +40,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from drawdown.db import portable
+from drawdown.db.portable import JsonPath
 from drawdown.db.types import to_micros
 from drawdown.errors import field
 from drawdown.events import store
@@ -53,7 +55,7 @@ from drawdown.events.windows import (
     key_sql,
 )
 from drawdown.ids import parse_id, render_id
-from drawdown.meters.filters import JsonPath, compile_sql, split_path
+from drawdown.meters.filters import compile_sql, split_path
 from drawdown.money import to_decimal
 from drawdown.rollups import service as rollups
 from drawdown.rollups.partial import ROLLED_FUNCS, Partial
@@ -112,7 +114,7 @@ def format_value(value: Decimal | None) -> str | None:
 def _conditions(q: Query, is_sqlite: bool) -> list[Any]:
     ts = type_coerce(c.timestamp, BigInteger)
     conds = [
-        *store.scoped(q.tenant),
+        store.scoped(q.tenant),
         c.name == q.meter.event_name,
         ts >= to_micros(q.time_from),
         ts < to_micros(q.time_to),
@@ -205,7 +207,7 @@ def aggregate(conn: Connection, q: Query, *, total: bool, use_rollups: bool = Tr
     """Aggregated rows per (bucket key, group), or one row for the whole range: from the
     rollups where they answer (sum, count, avg, min, max; no property grouping), else from
     raw events. ``use_rollups=False`` reads raw events only (the reference in tests)."""
-    is_sqlite = conn.dialect.name == "sqlite"
+    is_sqlite = portable.is_sqlite(conn)
     if is_sqlite:
         conn.connection.dbapi_connection.create_aggregate(  # type: ignore[union-attr]
             "dd_decimal_sum", 1, _DecimalSum

@@ -175,7 +175,7 @@ def update_meter(
         values["aggregation_func"] = changes["aggregation"]["func"]
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
-        store.update_meter(conn, row.id, {**values, "updated_at": now})
+        store.update_meter(conn, tenant, row.id, {**values, "updated_at": now})
     if "filter" in values or "aggregation_func" in values:
         rollups.start_backfill(conn, tenant, row.id, row.event_name, now)
     return store.get_by_id(conn, tenant, row.id)
@@ -183,5 +183,5 @@ def update_meter(
 
 def set_status(conn: Connection, tenant: Tenant, row: Any, status: str, now: datetime) -> Any:
     if row.status != status:
-        store.update_meter(conn, row.id, {"status": status, "updated_at": now})
+        store.update_meter(conn, tenant, row.id, {"status": status, "updated_at": now})
     return store.get_by_id(conn, tenant, row.id)

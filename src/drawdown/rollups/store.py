@@ -4,7 +4,6 @@ backfills on PostgreSQL (SQLite has one writer at a time)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -26,6 +25,8 @@ from sqlalchemy import (
     update,
 )
 
+from drawdown.db import portable
+from drawdown.db.scope import every_tenant, owned
 from drawdown.db.tables import events, usage_rollup_backfills, usage_rollups
 from drawdown.rollups.partial import Partial
 from drawdown.tenancy import Tenant
@@ -60,28 +61,25 @@ Key = tuple[uuid.UUID, int, str, int]
 
 
 def _scoped(tenant: Tenant) -> list[ColumnElement[bool]]:
-    return [r.organization_id == tenant.organization_id, r.mode == tenant.mode]
+    return [owned(usage_rollups, tenant)]
 
 
-# ---- locks (PostgreSQL) -----------------------------------------------------------------------
+# ---- locks (PostgreSQL; SQLite has one writer) ------------------------------------------------
 
 
-def _lock_key(tenant: Tenant) -> int:
-    digest = hashlib.blake2b(tenant.organization_id.bytes + tenant.mode.encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
+def _lock_key(tenant: Tenant) -> str:
+    return f"rollups:{tenant.organization_id}:{tenant.mode}"
 
 
 def lock_for_writing(conn: Connection, tenant: Tenant) -> None:
     """Taken by every writer of events or rollups (ingest, claims) before it reads the
     meters: a backfill or a meter change waits for writers in flight, and writers wait for
     it, so no batch rolls up against a meter list that changed under it."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(%s)", (_lock_key(tenant),))
+    portable.advisory_xact_locks(conn, [_lock_key(tenant)], shared=True)
 
 
 def lock_for_backfill(conn: Connection, tenant: Tenant) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_lock_key(tenant),))
+    portable.advisory_xact_locks(conn, [_lock_key(tenant)])
 
 
 # ---- writes -----------------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def upsert(conn: Connection, tenant: Tenant, partials: dict[Key, Partial]) -> No
         return
     keys = sorted(partials)
     org, mode = tenant.organization_id, tenant.mode
-    if conn.dialect.name != "postgresql":
+    if portable.is_sqlite(conn):
         rows = []
         for key in keys:
             p = partials[key]
@@ -247,7 +245,7 @@ def derive_period(
             r.bucket_start - r.bucket_start % (target_period * 1_000_000), BigInteger
         )
         groups = [bucket]
-    is_sqlite = conn.dialect.name == "sqlite"
+    is_sqlite = portable.is_sqlite(conn)
     source = (
         select(
             r.organization_id,
@@ -285,7 +283,7 @@ def read_partials(
 ) -> list[tuple[int, str | None, Partial]]:
     """Partials per (bucket key, subject or None) of rows in ``ranges`` of one period;
     ``key_of(column)`` is the SQL giving a bucket start's output key."""
-    is_sqlite = conn.dialect.name == "sqlite"
+    is_sqlite = portable.is_sqlite(conn)
     key = key_of(r.bucket_start).label("k")
     groups = [r.subject] if by_subject else []
     if is_sqlite:
@@ -382,7 +380,8 @@ def add_backfill(
 
 
 def next_backfill(conn: Connection, meter_id: uuid.UUID | None = None) -> Backfill | None:
-    query = select(usage_rollup_backfills)
+    # The background rebuild serves every tenant (system work, not a request).
+    query = every_tenant(select(usage_rollup_backfills))
     if meter_id is not None:
         query = query.where(b.meter_id == meter_id)
     row = conn.execute(query.order_by(b.created_at, b.meter_id).limit(1)).one_or_none()
@@ -391,9 +390,7 @@ def next_backfill(conn: Connection, meter_id: uuid.UUID | None = None) -> Backfi
 
 def pending_meters(conn: Connection, tenant: Tenant, meter_ids: Sequence[uuid.UUID]) -> set[Any]:
     query = select(b.meter_id).where(
-        b.organization_id == tenant.organization_id,
-        b.mode == tenant.mode,
-        b.meter_id.in_(list(meter_ids)),
+        owned(usage_rollup_backfills, tenant), b.meter_id.in_(list(meter_ids))
     )
     return set(conn.execute(query).scalars())
 
@@ -414,9 +411,7 @@ def delete_backfill(conn: Connection, meter_id: uuid.UUID) -> None:
 def first_event_us(conn: Connection, tenant: Tenant, event_name: str) -> tuple[int, int] | None:
     """The earliest and latest timestamps of stored events of ``event_name``."""
     ts = type_coerce(e.timestamp, BigInteger)
-    query = select(func.min(ts), func.max(ts)).where(
-        e.organization_id == tenant.organization_id, e.mode == tenant.mode, e.name == event_name
-    )
+    query = select(func.min(ts), func.max(ts)).where(owned(events, tenant), e.name == event_name)
     low, high = conn.execute(query).one()
     return None if low is None else (int(low), int(high))
 
@@ -427,11 +422,7 @@ def event_rows(
     """Stored events of ``event_name`` from ``start_us`` on, in timestamp order: at most
     ``max_events``, ending at a 15-minute boundary; and the next boundary (None at the end)."""
     ts = type_coerce(e.timestamp, BigInteger)
-    scope = [
-        e.organization_id == tenant.organization_id,
-        e.mode == tenant.mode,
-        e.name == event_name,
-    ]
+    scope = [owned(events, tenant), e.name == event_name]
     boundary = conn.execute(
         select(ts).where(*scope, ts >= start_us).order_by(ts).offset(max_events).limit(1)
     ).scalar()
