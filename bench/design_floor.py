@@ -1,5 +1,6 @@
 """The floor of the rows the design writes: per batch, in one committed transaction and with
-no HTTP and no rules, exactly the rows ingest writes for it: the events, one consumption
+no HTTP and no rules, exactly the rows ingest writes for it: the events (and on PostgreSQL
+their identifiers), one consumption
 ledger entry per event, one UPDATE per touched account and per touched grant, and the usage
 rollup upserts (4 rows per meter, customer and 15-minute bucket). Rows and parameters are
 built before the clock starts. The ratio of ingest to this floor is the share of the data
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.data import METERS
-from bench.floor import COLUMNS, FloorDb, Row, prepare
+from bench.floor import COLUMNS, FloorDb, Row, copy_identifiers, prepare
 from drawdown.db.engine import Database
 from drawdown.db.tables import credit_accounts, credit_grants, currencies, ledger_entries
 from drawdown.db.types import to_micros
@@ -233,6 +234,7 @@ def _sqlite_batch(conn: Any, batch: DesignBatch) -> None:
 def _pg_batch(conn: Any, batch: DesignBatch) -> None:
     driver = conn.connection.driver_connection
     with driver.cursor() as cursor:
+        copy_identifiers(cursor, batch.events)
         with cursor.copy(f"COPY events ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in batch.events:
                 copy.write_row(row)

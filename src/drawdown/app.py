@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,7 +54,8 @@ def create_app(
             from drawdown.events.backfill import BackfillThread
 
             threads.append(ClockThread(database, app.state.clock, settings.clock_interval_s))
-            threads.append(BackfillThread(database, settings.clock_interval_s))
+            back = settings.max_event_age + timedelta(days=5)
+            threads.append(BackfillThread(database, settings.clock_interval_s, back))
             for thread in threads:
                 thread.start()
         yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -119,7 +120,8 @@ def worker() -> None:
     try:
         # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
-        BackfillThread(database, settings.clock_interval_s).start()
+        back = settings.max_event_age + timedelta(days=5)
+        BackfillThread(database, settings.clock_interval_s, back).start()
         run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
     except KeyboardInterrupt:
         pass

@@ -34,6 +34,7 @@ __all__ = [
     "credit_grants",
     "currencies",
     "customers",
+    "event_identifiers",
     "events",
     "idempotency_keys",
     "ledger_entries",
@@ -200,6 +201,21 @@ events = Table(
     Index("ix_events_customer", "customer_id", "name", "timestamp"),
 )
 
+# PostgreSQL's exact dedup: events there are partitioned by month (drawdown.db.partitions),
+# and a unique key on a partitioned table would have to include the timestamp. SQLite
+# dedups on the events table's own unique key and leaves this table empty.
+event_identifiers = Table(
+    "event_identifiers",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    # The event's timestamp: its partition.
+    Column("timestamp", Timestamp, nullable=False),
+    PrimaryKeyConstraint("organization_id", "mode", "identifier"),
+)
+
 credit_accounts = Table(
     "credit_accounts",
     metadata,
@@ -237,7 +253,8 @@ credit_grants = Table(
     Column("name", String(255), nullable=False),
     Column("metadata_", JSONType, nullable=False),
     # The negative-usage event that created this grant (DESIGN rule 7), if any.
-    Column("source_event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: events are partitioned on PostgreSQL (their key includes timestamp).
+    Column("source_event_id", Uuid),
     Column("booked_at", Timestamp),
     Column("closed_at", Timestamp),
     Column("created_at", Timestamp, nullable=False),
@@ -268,7 +285,8 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
-    Column("event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: see source_event_id; the ledger is append-only and checked by tests.
+    Column("event_id", Uuid),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("account_id", "sequence"),
     Index("ix_ledger_entries_tenant_customer", "organization_id", "mode", "customer_id", "id"),

@@ -1,19 +1,27 @@
-"""The background rebuild of usage rollups for meters made after their events were stored:
-one bounded chunk per transaction, in every server process (or ``drawdown worker``)."""
+"""Background upkeep of the event store, in every server process (or ``drawdown worker``):
+the rebuild of usage rollups for meters made after their events were stored (one bounded
+chunk per transaction), and, on PostgreSQL, monthly event partitions created ahead."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from drawdown.db.engine import Database
+from drawdown.db.partitions import ensure_event_partitions
 from drawdown.events.pricing import PricedMeter, priced_meters
 from drawdown.meters import store as meter_store
 from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
-__all__ = ["BackfillThread", "backfill_all", "backfill_once"]
+__all__ = ["BackfillThread", "backfill_all", "backfill_once", "maintain_once"]
+
+# How far back partitions must exist: events are accepted up to max_event_age in the past.
+PARTITIONS_BACK = timedelta(days=40)
+PARTITION_CHECK_S = 3600.0
 
 log = logging.getLogger("drawdown.rollups")
 
@@ -47,16 +55,29 @@ def backfill_all(
     return done
 
 
+def maintain_once(database: Database, now: datetime, back: timedelta = PARTITIONS_BACK) -> None:
+    """Create the event partitions missing from ``back`` before ``now`` to months ahead."""
+    with database.write() as conn:
+        ensure_event_partitions(conn, now - back, now)
+
+
 class BackfillThread:
-    def __init__(self, database: Database, interval_s: float) -> None:
+    def __init__(
+        self, database: Database, interval_s: float, partitions_back: timedelta = PARTITIONS_BACK
+    ) -> None:
         self._stop = threading.Event()
         self._database = database
         self._interval_s = interval_s
-        self._thread = threading.Thread(target=self._run, name="drawdown-rollups", daemon=True)
+        self._back = partitions_back
+        self._partitions_checked = float("-inf")
+        self._thread = threading.Thread(target=self._run, name="drawdown-upkeep", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() - self._partitions_checked >= PARTITION_CHECK_S:
+                    maintain_once(self._database, datetime.now(UTC), self._back)
+                    self._partitions_checked = time.monotonic()
                 while not self._stop.is_set() and backfill_once(self._database):
                     pass
             except Exception:

@@ -13,6 +13,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Select, func, select
 
 from drawdown.db.scope import select_owned
 from drawdown.db.tables import credit_accounts, customers, events, ledger_entries, meters
+from drawdown.events import store as events_store
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -49,8 +50,7 @@ def customer_in_any_state(conn: Connection, tenant: Tenant, customer_id: uuid.UU
 
 
 def event_id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
-    query = select_owned(tenant, events, events.c.id).where(events.c.identifier == identifier)
-    return conn.execute(query).scalar_one_or_none()
+    return events_store.id_by_identifier(conn, tenant, identifier)
 
 
 def events_by_id(
