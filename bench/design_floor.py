@@ -200,8 +200,11 @@ _ACCOUNTS = (
 _GRANTS = "UPDATE credit_grants SET remaining = {0}, updated_at = {0} WHERE id = {0}"
 
 
-def run_design_floor(floor: FloorDb, batches: list[DesignBatch]) -> tuple[int, float]:
-    """Every batch in its own committed transaction; (events, seconds)."""
+def run_design_floor(
+    floor: FloorDb, batches: list[DesignBatch], *, rollups: bool = True
+) -> tuple[int, float]:
+    """Every batch in its own committed transaction; (events, seconds). ``rollups=False``
+    leaves the rollup upserts out (what they cost is the difference)."""
     tenant = Tenant(floor.organization_id, "test")
     database = Database(floor.url)
     started = time.perf_counter()
@@ -211,7 +214,8 @@ def run_design_floor(floor: FloorDb, batches: list[DesignBatch]) -> tuple[int, f
                 _sqlite_batch(conn, batch)
             else:
                 _pg_batch(conn, batch)
-            upsert(conn, tenant, batch.rollups)
+            if rollups:
+                upsert(conn, tenant, batch.rollups)
     seconds = time.perf_counter() - started
     database.dispose()
     return sum(len(batch.events) for batch in batches), seconds

@@ -93,6 +93,13 @@ class StorageFloor:
         self.rates["design"].append(n / seconds)
         self.section.add(when, "1,000 design", f"{fill:,}", n, seconds, n / seconds, method)
         progress(f"floor {when}, the design's rows: {n / seconds:,.0f} events/s")
+        label = f"design-bare-{when}".replace(" ", "-")
+        bare = prepare_design(self.db, event_batches(label, count // 2, 1000, customers, _now()))
+        fill = self.fill
+        n, seconds = run_design_floor(self.db, bare, rollups=False)
+        self.fill += n
+        row = ("1,000 design without rollups", f"{fill:,}", n, seconds, n / seconds, method)
+        self.section.add(when, *row)
 
     def mean(self, batch_size: int | str) -> float:
         return statistics.fmean(self.rates[batch_size])
