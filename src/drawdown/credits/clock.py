@@ -12,6 +12,7 @@ from datetime import datetime
 
 from drawdown.clock import Clock
 from drawdown.credits import store
+from drawdown.credits.work import CreditWork
 from drawdown.db.engine import Database
 
 __all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "run_clock", "sweep_once"]
@@ -27,17 +28,9 @@ def sweep_once(database: Database, now: datetime, max_accounts: int = MAX_ACCOUN
         if not store.due_account_ids(conn, now, 1):
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
-        due = store.due_account_ids(conn, now, max_accounts)
-        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
-        books = store.load_books(conn, accounts)
-        pairs = []
-        for account in accounts:
-            book = books[account.id]
-            book.catch_up(now)
-            book.check()
-            pairs.append((account, book))
-        store.flush_books(conn, pairs, now)
-    return len(accounts)
+        work = CreditWork.open_due(conn, now, max_accounts)
+        work.finish()  # opening caught every book up: what was due is now booked
+    return len(work)
 
 
 def run_clock(database: Database, clock: Clock, interval_s: float, stop: threading.Event) -> None:
