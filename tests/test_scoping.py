@@ -72,7 +72,7 @@ OTHER_READS: dict[str, tuple[str, ...]] = {
     "Deduplication by identifier": ("event_identifiers",),
     "API key listing": ("api_keys",),
 }
-UNSCOPED_ROUTES = {"GET /healthz"}
+UNSCOPED_ROUTES = {"GET /healthz", "GET /readyz"}
 
 
 class World:

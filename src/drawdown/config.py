@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -42,6 +42,24 @@ class Settings(BaseSettings):
 
     # Seconds an Idempotency-Key is remembered.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # Operations (docs/operations.md): logs, shutdown, metrics.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_requests: bool = True
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
+    shutdown_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
+    metrics_token: SecretStr | None = None
+
+    # Per-key limits on one host (docs/operations.md, "Rate limits"); 0 turns one off.
+    rate_limit_requests_per_s: float = Field(default=2000.0, ge=0)
+    rate_limit_burst: int = Field(default=4000, ge=1)
+    rate_limit_events_per_s: float = Field(default=100_000.0, ge=0)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An empty variable (compose's ${DRAWDOWN_METRICS_TOKEN:-}) leaves /metrics off.
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

@@ -38,6 +38,7 @@ from drawdown.db.tables import (
     meters,
 )
 from drawdown.ids import new_id
+from drawdown.ops import metrics
 from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
@@ -224,6 +225,24 @@ def flush_books(
     _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
     _update_by_id(conn, credit_accounts, accounts)
+    if metrics.enabled():
+        _count_writes(inserts, updates, entries, now)
+
+
+def _count_writes(
+    inserts: Sequence[dict[str, Any]],
+    updates: Sequence[dict[str, Any]],
+    entries: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Ledger entries by type and grants by what happened to them in this flush."""
+    actions = ["created"] * len(inserts)
+    for row in updates:
+        if row["closed_at"] == now:
+            actions.append(row["status"])  # depleted, expired or voided just now
+        elif row["status"] == "active" and row["booked_at"] == now:
+            actions.append("activated")
+    metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -568,3 +587,17 @@ def access_rows(
         )
     )
     return list(conn.execute(query))
+
+
+def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest activation or expiry that has come due and is not booked yet (every
+    tenant): how far the clock is behind."""
+    activation = every_tenant(
+        select(func.min(g.effective_at)).where(g.status == "pending", g.effective_at <= now)
+    )
+    expiry = every_tenant(
+        select(func.min(g.expires_at)).where(g.status.in_(OPEN_STATUSES), g.expires_at <= now)
+    )
+    found = [conn.execute(activation).scalar(), conn.execute(expiry).scalar()]
+    due = [value for value in found if value is not None]
+    return min(due) if due else None

@@ -11,6 +11,7 @@ from drawdown.events import service, store
 from drawdown.events.schemas import EventOut, IngestRequest, IngestResult
 from drawdown.http.deps import IngestCtx, ReadCtx
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
+from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 from drawdown.meters.filters import compile_sql
@@ -25,6 +26,7 @@ def ingest_events(body: IngestRequest, ctx: IngestCtx) -> IngestResult:
     """Store a batch of events atomically; duplicates (by identifier) are counted and
     ignored. Every invalid event is reported (loc ``["body","events",index,...]``) and
     then nothing is stored."""
+    charge_events(ctx, len(body.events))
     with ctx.database.write() as conn:
         return service.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
 

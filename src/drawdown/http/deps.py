@@ -14,6 +14,8 @@ from drawdown.clock import Clock
 from drawdown.config import Settings
 from drawdown.db.engine import Database
 from drawdown.errors import AuthenticationError, PermissionDeniedError
+from drawdown.http.ratelimit import KeyLimits
+from drawdown.ids import render_id
 from drawdown.keys import service as keys
 from drawdown.tenancy import Access, Principal, Tenant
 
@@ -35,6 +37,7 @@ class RequestContext:
     database: Database
     settings: Settings
     clock: Clock
+    limits: KeyLimits | None = None  # the caller's rate limits (None: not limited)
 
     @property
     def tenant(self) -> Tenant:
@@ -85,13 +88,16 @@ def api_key_principal(request: Request) -> Principal:
 
 def context_for(request: Request, principal: Principal, access: Access) -> RequestContext:
     """The context of an authenticated caller, once its scope allows ``access``."""
+    request.state.api_key_id = render_id("api_key", principal.key_id)  # for the request log
     if not principal.allows(access):
         raise PermissionDeniedError(
             f"This key's scope '{principal.scope}' does not allow {access} calls",
             code="insufficient_scope",
         )
     state = request.app.state
-    return RequestContext(principal, state.database, state.settings, state.clock)
+    limits = state.limits.bind(principal.key_id, request.state)
+    limits.charge_request()
+    return RequestContext(principal, state.database, state.settings, state.clock, limits)
 
 
 def _requires(access: Access) -> Callable[[Request], RequestContext]:

@@ -22,6 +22,7 @@ from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent,
 from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.dialects.paymentkit.wire import from_unix
 from drawdown.events import store as events_store
+from drawdown.http.ratelimit import charge_events
 from drawdown.meters import service as meters
 
 __all__ = ["router"]
@@ -34,6 +35,7 @@ Ref = Annotated[str | None, Query(max_length=255)]
 @router.post("", response_model=PkMeterEvent)
 def create_event(body: MeterEventCreate, ctx: IngestPk) -> PkMeterEvent:
     """Stored and drawn down before this returns: the answer shows the outcome."""
+    charge_events(ctx, 1)
     now = ctx.clock.now()
     with ctx.database.write() as conn:
         row = meter_events.create_event(conn, ctx.tenant, body, ctx.settings, now)

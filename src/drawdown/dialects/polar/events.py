@@ -41,6 +41,7 @@ from drawdown.dialects.polar.translate import event_out, filter_in
 from drawdown.errors import FieldError, ValidationFailed, field
 from drawdown.events import service, store
 from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
+from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 from drawdown.meters.filters import compile_sql
@@ -85,6 +86,7 @@ def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
     native = [_native_event(i, event, errors) for i, event in enumerate(body.events)]
     if errors:
         raise ValidationFailed(errors)
+    charge_events(ctx, len(native))
     with ctx.database.write() as conn:
         result = service.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
     return EventsIngestResponse(inserted=result.inserted, duplicates=result.duplicates)
