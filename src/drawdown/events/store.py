@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, false, or_
+from sqlalchemy import ColumnElement, Connection, Select, false, func, or_
 
 from drawdown.db.paging import fetch_page
 from drawdown.db.partitions import dedups_apart
@@ -26,6 +26,7 @@ __all__ = [
     "by_ids",
     "c",
     "claim_events",
+    "count_ingested_since",
     "events_page",
     "get_by_id",
     "id_by_identifier",
@@ -217,3 +218,8 @@ def by_ids(
         return {}
     rows = conn.execute(select_owned(tenant, events).where(c.id.in_(sorted(set(event_ids)))))
     return {row.id: _record(row) for row in rows}
+
+
+def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
+    query = select_owned(tenant, events, func.count()).where(c.ingested_at >= since)
+    return int(conn.execute(query).scalar_one())

@@ -1,7 +1,7 @@
 """usage rollups: partial aggregates per meter, customer and UTC bucket
 
 Revision ID: usage_rollups
-Revises: blocklet_app_keys
+Revises: dashboard_secret
 Create Date: 2026-12-01 17:50:00
 
 Existing events are not rolled up here: every meter that has events gets a backfill job,
@@ -16,7 +16,7 @@ from alembic import op
 import drawdown.db.types
 
 revision: str = "usage_rollups"
-down_revision: str | None = "blocklet_app_keys"
+down_revision: str | None = "dashboard_secret"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
