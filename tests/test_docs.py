@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -174,6 +175,11 @@ def test_the_extractor_follows_the_convention(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_every_example_in_the_docs_runs_in_order(server: dict[str, str]) -> None:
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        reason = "the examples need bash and curl"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
     examples = [example for path in documents() for example in extract(path)]
     assert len(examples) >= 5, "the extractor found almost nothing: check the fences"
     for example in examples:
