@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -74,24 +75,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lifecycle.install()
-        clock_thread = None
+        threads: list[Any] = []
         if settings.run_clock_in_server:
             from drawdown.credits.clock import ClockThread
+            from drawdown.events.backfill import BackfillThread
 
-            clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
-            clock_thread.start()
-        webhook_thread = None
+            threads.append(ClockThread(database, app.state.clock, settings.clock_interval_s))
+            back = settings.max_event_age + timedelta(days=5)
+            threads.append(BackfillThread(database, settings.clock_interval_s, back))
         if settings.run_webhooks_in_server:
             from drawdown.webhooks.worker import WebhookThread
 
-            webhook_thread = WebhookThread(database, app.state.clock, settings)
-            webhook_thread.start()
+            threads.append(WebhookThread(database, app.state.clock, settings))
+        for thread in threads:
+            thread.start()
         yield
         lifecycle.drain()
-        if webhook_thread is not None:
-            webhook_thread.stop()  # an attempt in flight ends within its timeout
-        if clock_thread is not None:
-            clock_thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
+        for thread in threads:
+            thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
         metrics.process_stopped()
         log.info("stopped", extra={"event": "shutdown_complete"})

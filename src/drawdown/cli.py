@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -189,8 +190,8 @@ def _metrics_directory(settings: Settings) -> Iterator[None]:
 
 @app.command()
 def worker() -> None:
-    """Run the background work outside the server: the clock (grant activation and expiry)
-    and webhook delivery.
+    """Run the background work outside the server: the clock (grant activation and expiry,
+    usage rollup rebuilds) and webhook delivery.
 
     Any number of workers and servers may run them at once. To leave them to workers only,
     start servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false and
@@ -204,6 +205,7 @@ def worker() -> None:
 
     # Imported for its payload renderer, which Polar-dialect endpoints need.
     from drawdown.dialects.polar import webhooks as _polar_payloads  # noqa: F401
+    from drawdown.events.backfill import BackfillThread
     from drawdown.ops import logs
     from drawdown.webhooks.worker import WebhookThread
 
@@ -229,7 +231,11 @@ def worker() -> None:
             f"clock running every {settings.clock_interval_s} s, webhook delivery every "
             f"{settings.webhook_poll_interval_s} s when idle; Ctrl-C stops them"
         )
+        back = settings.max_event_age + timedelta(days=5)
+        upkeep = BackfillThread(database, settings.clock_interval_s, back)
+        upkeep.start()
         run_clock(database, clock, settings.clock_interval_s, stop)
+        upkeep.stop(settings.shutdown_timeout_s)
         typer.echo("clock stopped")
     finally:
         webhooks.stop()
