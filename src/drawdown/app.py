@@ -18,7 +18,7 @@ from drawdown.db.engine import Database
 from drawdown.errors import DrawdownError, problem
 from drawdown.http.limits import BodySizeLimit
 from drawdown.http.ratelimit import Limits
-from drawdown.ops import metrics
+from drawdown.ops import metrics, otel
 from drawdown.ops.collectors import collectors, watch_pool
 from drawdown.ops.health import readiness_router
 from drawdown.ops.lifecycle import Lifecycle
@@ -68,6 +68,8 @@ def create_app(
             clock_thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
         metrics.process_stopped()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # flushes the last spans
         log.info("stopped", extra={"event": "shutdown_complete"})
 
     app = FastAPI(
@@ -95,6 +97,7 @@ def create_app(
         app.include_router(router)
     app.include_router(readiness_router)
     _install_metrics(app, settings, database)
+    tracer_provider = otel.instrument(app, database)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
