@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from drawdown.consumption import Usage
 from drawdown.credits.book import GrantState
-from drawdown.credits.usage import Usage
 from drawdown.credits.work import CreditWork
 from drawdown.ids import new_id
 from drawdown.tenancy import Tenant
