@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,6 +52,59 @@ def _database(url: str) -> Database:
     return Database(url)
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"drawdown: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _open_error(url: str, exc: Exception) -> typer.Exit:
+    """One line for a database that cannot be opened (no server, no such database)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return _fail(f"cannot open the database {_safe_url(url)} (DRAWDOWN_DATABASE_URL): {reason}")
+
+
+def _migrate(url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from drawdown.db.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except DBAPIError as exc:
+        raise _open_error(url, exc) from None
+
+
+def _ready_database(url: str) -> Database:
+    """The database of a command that needs drawdown's tables, or a one-line error: never an
+    empty ``drawdown.db`` made by opening a path that did not exist."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from drawdown.db.engine import normalize_url
+
+    plain = normalize_url(url)
+    if plain.startswith("sqlite:///") and ":memory:" not in plain:
+        path = plain.removeprefix("sqlite:///").split("?", 1)[0]
+        if not Path(path).exists():
+            raise _fail(
+                f"no database at {Path(path).resolve()} (DRAWDOWN_DATABASE_URL={url}): "
+                "run `drawdown migrate` to create it, or point DRAWDOWN_DATABASE_URL at yours"
+            )
+    database = _database(url)
+    try:
+        with database.read() as conn:
+            conn.execute(text("SELECT 1 FROM api_keys WHERE 1 = 0"))
+    except DBAPIError as exc:
+        database.dispose()
+        message = str(exc.orig)
+        if "no such table" in message or ("does not exist" in message and "relation" in message):
+            raise _fail(
+                f"the database {_safe_url(url)} has no drawdown tables: run `drawdown migrate`"
+            ) from None
+        raise _open_error(url, exc) from None
+    return database
+
+
 def _settings() -> Settings:
     from drawdown.config import SettingsError, load_settings
 
@@ -64,10 +118,8 @@ def _settings() -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (DRAWDOWN_DATABASE_URL)."""
-    from drawdown.db.migrate import upgrade
-
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     typer.echo(f"database is up to date: {_safe_url(settings.database_url)}")
 
 
@@ -85,11 +137,10 @@ def serve(
 
     import uvicorn
 
-    from drawdown.db.migrate import upgrade
     from drawdown.ops.logs import uvicorn_log_config
 
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     _print_bootstrap_key(settings)
     # Workers build their app from the environment; pass the CLI overrides along.
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
@@ -137,7 +188,8 @@ def _metrics_directory(settings: Settings) -> Iterator[None]:
 
 @app.command()
 def worker() -> None:
-    """Run the background clock (grant activation and expiry) outside the server.
+    """Run the background clock (grant activation and expiry, usage rollup rebuilds)
+    outside the server.
 
     Any number of workers and servers may run it at once. To leave it to workers only, start
     servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false. SIGTERM (or Ctrl-C) lets the pass in
@@ -147,21 +199,30 @@ def worker() -> None:
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
-    from drawdown.db.migrate import upgrade
+    from drawdown.events.backfill import BackfillThread
     from drawdown.ops import logs
 
     settings = _settings()
     logs.configure(settings.log_level, settings.log_format)
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     database = _database(settings.database_url)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()  # the clock finishes its pass, then returns
+
+    # Set explicitly: a process started in the background by a non-interactive shell
+    # inherits SIGINT ignored, and SIGTERM's default would skip the clean stop.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     try:
-        # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+        back = settings.max_event_age + timedelta(days=5)
+        upkeep = BackfillThread(database, settings.clock_interval_s, back)
+        upkeep.start()
         run_clock(database, SystemClock(), settings.clock_interval_s, stop)
-    except KeyboardInterrupt:
-        pass
+        upkeep.stop(settings.shutdown_timeout_s)
+        typer.echo("clock stopped")
     finally:
         database.dispose()
 
@@ -243,7 +304,7 @@ def keys_create(
     if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
         typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
         raise typer.Exit(2)
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     try:
         with database.write() as conn:
             org_id = _organization(conn, organization)
@@ -277,7 +338,7 @@ def keys_list() -> None:
     """List API keys (never their secrets) and registered Blocklet app keys."""
     from drawdown.keys import service
 
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     with database.read() as conn:
         rows = service.list_keys(conn)
         app_keys = service.list_app_keys(conn)
@@ -306,7 +367,7 @@ def keys_revoke(
     from drawdown.errors import NotFoundError
     from drawdown.keys import service
 
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     try:
         with database.write() as conn:
             service.revoke_key(conn, uuid.UUID(key_id.removeprefix("key_")))

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -32,12 +34,16 @@ __all__ = [
     "credit_grants",
     "currencies",
     "customers",
+    "event_identifiers",
     "events",
     "idempotency_keys",
     "ledger_entries",
     "metadata",
     "meters",
     "organizations",
+    "server_secrets",
+    "usage_rollup_backfills",
+    "usage_rollups",
 ]
 
 metadata = MetaData(
@@ -80,6 +86,16 @@ api_keys = Table(
     Column("revoked_at", Timestamp),
     CheckConstraint("mode IN ('live', 'test')", name="mode"),
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
+)
+
+# Secrets the server generates once and every process shares (the dashboard's cookie
+# signing key when DRAWDOWN_DASHBOARD_SECRET is unset).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )
 
 # Blocklet app public keys whose component signatures act for an organization (the Payment
@@ -196,6 +212,21 @@ events = Table(
     Index("ix_events_customer", "customer_id", "name", "timestamp"),
 )
 
+# PostgreSQL's exact dedup: events there are partitioned by month (drawdown.db.partitions),
+# and a unique key on a partitioned table would have to include the timestamp. SQLite
+# dedups on the events table's own unique key and leaves this table empty.
+event_identifiers = Table(
+    "event_identifiers",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    # The event's timestamp: its partition.
+    Column("timestamp", Timestamp, nullable=False),
+    PrimaryKeyConstraint("organization_id", "mode", "identifier"),
+)
+
 credit_accounts = Table(
     "credit_accounts",
     metadata,
@@ -233,7 +264,8 @@ credit_grants = Table(
     Column("name", String(255), nullable=False),
     Column("metadata_", JSONType, nullable=False),
     # The negative-usage event that created this grant (DESIGN rule 7), if any.
-    Column("source_event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: events are partitioned on PostgreSQL (their key includes timestamp).
+    Column("source_event_id", Uuid),
     Column("booked_at", Timestamp),
     Column("closed_at", Timestamp),
     Column("created_at", Timestamp, nullable=False),
@@ -264,7 +296,8 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
-    Column("event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: see source_event_id; the ledger is append-only and checked by tests.
+    Column("event_id", Uuid),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("account_id", "sequence"),
     Index("ix_ledger_entries_tenant_customer", "organization_id", "mode", "customer_id", "id"),
@@ -275,4 +308,48 @@ ledger_entries = Table(
         "'expiration', 'void')",
         name="type",
     ),
+)
+
+# Usage rollups (docs/rollups.md): per meter, customer ("subject") and UTC bucket, the
+# partial aggregates every sum/count/avg/min/max query combines. Derived data, maintained
+# in the ingest transaction, so no foreign keys (meters are never deleted).
+usage_rollups = Table(
+    "usage_rollups",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("meter_id", Uuid, nullable=False),
+    # 900, 3600 or 86400 for buckets of that many seconds; 0 for the whole history.
+    Column("period_s", Integer, nullable=False),
+    # "c" + customer id (hex), or "x" + the external id of events no customer has claimed.
+    Column("subject", String(300), nullable=False),
+    # UTC microseconds, a multiple of the period (0 for the whole history).
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("n_events", BigInteger, nullable=False),
+    # How many matched events had a numeric property (avg's divisor).
+    Column("n_values", BigInteger, nullable=False),
+    # The sum in two parts: small integers natively, every other number exactly as a decimal
+    # (NUMERIC on PostgreSQL, decimal text on SQLite).
+    Column("int_total", BigInteger, nullable=False),
+    Column("dec_total", Numeric().with_variant(Text(), "sqlite")),
+    Column("min_value", Numeric()),
+    Column("max_value", Numeric()),
+    PrimaryKeyConstraint("meter_id", "period_s", "bucket_start", "subject"),
+    Index("ix_usage_rollups_subject", "meter_id", "period_s", "subject", "bucket_start"),
+    sqlite_with_rowid=False,
+)
+
+# A meter whose rollup is being rebuilt from stored events (made after its events were
+# stored): usage reads raw events until the row is gone.
+usage_rollup_backfills = Table(
+    "usage_rollup_backfills",
+    metadata,
+    Column("meter_id", Uuid, primary_key=True),
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    # Event timestamps below next_us are rebuilt; the job ends at until_us.
+    Column("first_us", BigInteger, nullable=False),
+    Column("next_us", BigInteger, nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )

@@ -10,7 +10,7 @@ once per batch, in the same transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store as meter_store
 from drawdown.money import AmountError
 from drawdown.records import EventRecord
+from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -82,6 +83,12 @@ def _loc(index: int, *parts: str | int) -> list[str | int]:
     return ["body", "events", index, *parts]
 
 
+def _too_old(max_age_s: int) -> str:
+    days = max_age_s / 86400
+    age = f"{days:g} days" if days >= 1 else f"{max_age_s} seconds"
+    return f"is older than {age}, the oldest accepted (DRAWDOWN_MAX_EVENT_AGE_S)"
+
+
 def _parse_one(
     index: int, raw: Any, now: datetime, settings: Settings, errors: list[FieldError]
 ) -> _Parsed | None:
@@ -93,9 +100,12 @@ def _parse_one(
     before = len(errors)
     timestamp = event.timestamp or now
     if timestamp < now - settings.max_event_age:
-        errors.append((_loc(index, "timestamp"), f"is older than {settings.max_event_age_s} s"))
+        errors.append((_loc(index, "timestamp"), _too_old(settings.max_event_age_s)))
     elif timestamp > now + settings.max_event_future:
-        msg = f"is more than {settings.max_event_future_s} s in the future"
+        msg = (
+            f"is more than {settings.max_event_future_s} seconds in the future "
+            "(DRAWDOWN_MAX_EVENT_FUTURE_S)"
+        )
         errors.append((_loc(index, "timestamp"), msg))
     if (event.customer_id is None) == (event.external_customer_id is None):
         msg = "give exactly one of customer_id and external_customer_id"
@@ -174,6 +184,7 @@ def store_batch(
         msg = f"at most {settings.max_batch_events} events per batch"
         raise field(["body", "events"], msg)
     parsed, errors = _parse(raw_events, now, settings)
+    rollups.lock_for_writing(conn, tenant)
     known_ids, by_external = _customers(conn, tenant, parsed)
     names = {p.event.name for p in parsed}
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, names))
@@ -182,6 +193,7 @@ def store_batch(
         raise ValidationFailed(sorted(errors, key=lambda e: int(e[0][2])))
     rows, pending = _rows(tenant, parsed, amounts, by_external, now)
     inserted = store.insert_events(conn, rows)
+    rollups.record(conn, tenant, meters, _facts(row for row in rows if row["id"] in inserted))
     usages = [
         usage_for(
             meters[p.event.name],
@@ -196,6 +208,17 @@ def store_batch(
     ]
     result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
     return result, usages
+
+
+def _facts(rows: Iterable[dict[str, Any]]) -> Iterator[rollups.EventFacts]:
+    for row in rows:
+        yield rollups.EventFacts(
+            row["name"],
+            row["customer_id"],
+            row["external_customer_id"],
+            to_micros(row["timestamp"]),
+            row["properties"],
+        )
 
 
 def _rows(
@@ -239,10 +262,16 @@ def claim_events(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID, external_id: str
 ) -> tuple[int, list[Usage]]:
     """Claim the events; how many, and the Usage of those that consume, by timestamp."""
+    rollups.lock_for_writing(conn, tenant)
     claimed = store.claim_events(conn, tenant, customer_id, external_id)
     if not claimed:
         return 0, []
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, {r.name for r in claimed}))
+    facts = [
+        rollups.EventFacts(r.name, customer_id, external_id, to_micros(r.timestamp), r.properties)
+        for r in claimed
+    ]
+    rollups.claim(conn, tenant, external_id, meters, facts)
     usages: list[Usage] = []
     for row in sorted(claimed, key=lambda r: (r.timestamp, r.id)):
         meter = meters.get(row.name)
