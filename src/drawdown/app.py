@@ -51,7 +51,9 @@ def create_app(
         if settings.run_clock_in_server:
             from drawdown.credits.clock import ClockThread
 
-            clock_thread = ClockThread(database, app.state.clock, settings.clock_interval_s)
+            clock_thread = ClockThread(
+                database, app.state.clock, settings.clock_interval_s, settings.expiry_grace
+            )
             clock_thread.start()
         yield
         if clock_thread is not None:

@@ -117,7 +117,13 @@ def worker() -> None:
     try:
         # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
-        run_clock(database, SystemClock(), settings.clock_interval_s, threading.Event())
+        run_clock(
+            database,
+            SystemClock(),
+            settings.clock_interval_s,
+            threading.Event(),
+            settings.expiry_grace,
+        )
     except KeyboardInterrupt:
         pass
     finally:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from drawdown.clock import Clock
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
+from drawdown.credits.outbox import notify_holds
 from drawdown.db.engine import Database
 
 __all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "run_clock", "sweep_once"]
@@ -21,29 +23,43 @@ log = logging.getLogger("drawdown.clock")
 MAX_ACCOUNTS_PER_PASS = 200
 
 
-def sweep_once(database: Database, now: datetime, max_accounts: int = MAX_ACCOUNTS_PER_PASS) -> int:
-    """Book what is due on at most ``max_accounts`` accounts; return how many were booked."""
+def sweep_once(
+    database: Database,
+    now: datetime,
+    max_accounts: int = MAX_ACCOUNTS_PER_PASS,
+    *,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> int:
+    """Book what is due on at most ``max_accounts`` accounts (activations, expirations
+    ``grace`` after expires_at, holds past their expires_at); return how many."""
     with database.read() as conn:
-        if not store.due_account_ids(conn, now, 1):
+        if not store.due_account_ids(conn, now, 1, grace):
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
-        due = store.due_account_ids(conn, now, max_accounts)
+        due = store.due_account_ids(conn, now, max_accounts, grace)
         accounts = store.lock_accounts_by_id(conn, due, skip_locked=True)
-        books = store.load_books(conn, accounts)
+        books = store.load_books(conn, accounts, with_holds=True)
         pairs = []
         for account in accounts:
             book = books[account.id]
-            book.catch_up(now)
-            book.check()
+            book.catch_up(now, grace)
+            book.check(now)
             pairs.append((account, book))
+        notify_holds(conn, pairs)
         store.flush_books(conn, pairs, now)
     return len(accounts)
 
 
-def run_clock(database: Database, clock: Clock, interval_s: float, stop: threading.Event) -> None:
+def run_clock(
+    database: Database,
+    clock: Clock,
+    interval_s: float,
+    stop: threading.Event,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> None:
     while not stop.is_set():
         try:
-            while sweep_once(database, clock.now()) == MAX_ACCOUNTS_PER_PASS:
+            while sweep_once(database, clock.now(), grace=grace) == MAX_ACCOUNTS_PER_PASS:
                 pass  # more is due: keep going without sleeping
         except Exception:
             log.exception("clock pass failed; retrying in %.1f s", interval_s)
@@ -51,11 +67,17 @@ def run_clock(database: Database, clock: Clock, interval_s: float, stop: threadi
 
 
 class ClockThread:
-    def __init__(self, database: Database, clock: Clock, interval_s: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        interval_s: float,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+    ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_clock,
-            args=(database, clock, interval_s, self._stop),
+            args=(database, clock, interval_s, self._stop, grace),
             name="drawdown-clock",
             daemon=True,
         )

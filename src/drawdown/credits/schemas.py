@@ -73,6 +73,9 @@ class LedgerEntryOut(BaseModel):
     balance_after: str
     grant_id: str | None
     event_id: str | None
+    reason: str | None = Field(
+        default=None, description="Why, when the type does not say (customer_deleted)"
+    )
     livemode: bool
     created_at: Timestamp
 
@@ -82,6 +85,7 @@ class BalanceOut(BaseModel):
     currency_id: str
     available: str = Field(description="Credits that can be drawn now")
     debt: str = Field(description="Usage not covered by any grant, paid by the next grant")
+    held: str = Field(default="0", description="Reserved by active holds (not available)")
     pending: str = Field(description="Credits of grants that are not effective yet")
     next_expiry_at: Timestamp | None
     next_expiry_amount: str | None
@@ -101,3 +105,4 @@ class AccessOut(BaseModel):
     has_access: bool
     available: str
     debt: str
+    held: str = Field(default="0", description="Reserved by active holds (not available)")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
-from drawdown.credits.book import Book, GrantState
+from drawdown.credits.book import Book, GrantState, HoldState
 from drawdown.credits.drawdown import open_books
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
 from drawdown.currencies import service as currencies
@@ -29,6 +30,8 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import service as meters
 from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 __all__ = [
     "AccountBalance",
@@ -80,7 +83,13 @@ def _check_times(body: GrantCreate, now: datetime) -> datetime:
     return effective_at
 
 
-def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datetime) -> Any:
+def create_grant(
+    conn: Connection,
+    tenant: Tenant,
+    body: GrantCreate,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> Any:
     customer = resolve_customer(conn, tenant, body.customer_id, body.external_customer_id)
     currency_id, decimals = _currency_for(conn, tenant, body)
     try:
@@ -100,10 +109,10 @@ def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datet
         expires_at=body.expires_at,
         status="pending",
     )
-    opened = open_books(conn, tenant, [(customer.id, currency_id)], now)
+    opened = open_books(conn, tenant, [(customer.id, currency_id)], now, grace=grace)
     account, book = opened[(customer.id, currency_id)]
     book.add_grant(grant, now)
-    book.check()
+    book.check(now)
     extra = {grant.id: {"name": body.name, "metadata_": body.metadata}}
     store.flush_books(conn, [(account, book)], now, extra)
     return _grant_row(conn, tenant, grant.id)
@@ -124,39 +133,63 @@ def get_grant(conn: Connection, tenant: Tenant, grant_ref: str) -> Any:
 
 
 def _close_grant(
-    conn: Connection, tenant: Tenant, grant_ref: str, now: datetime, action: str
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    action: str,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> Any:
     row = get_grant(conn, tenant, grant_ref)
-    opened = open_books(conn, tenant, [(row.customer_id, row.currency_id)], now)
+    opened = open_books(conn, tenant, [(row.customer_id, row.currency_id)], now, grace=grace)
     account, book = opened[(row.customer_id, row.currency_id)]
     state = book.grants.get(row.id)
-    if state is None or state.status not in ("pending", "active"):
+    if state is not None and state.expires_at is not None and state.expires_at <= now:
+        status = "expired"  # in its expiry grace: it reads as expired (rule 5)
+    else:
         status = state.status if state is not None else row.status
+    if status not in ("pending", "active"):
         raise ConflictError(f"Credit grant is {status}; it cannot be {action}", code="grant_closed")
+    assert state is not None
     if action == "voided":
         book.void(state, now)
     else:
         if state.expires_at is None or state.expires_at > now:
             state.expires_at = now
         book.expire(state, now)
-    book.check()
+    book.check(now)
     store.flush_books(conn, [(account, book)], now)
     return _grant_row(conn, tenant, row.id)
 
 
-def void_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> Any:
+def void_grant(
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> Any:
     """Void: what remains leaves the account with a ``void`` entry (rule 9)."""
-    return _close_grant(conn, tenant, grant_ref, now, "voided")
+    return _close_grant(conn, tenant, grant_ref, now, "voided", grace)
 
 
-def expire_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> Any:
+def expire_grant(
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> Any:
     """Expire now: what remains leaves with an ``expiration`` entry (rule 9)."""
-    return _close_grant(conn, tenant, grant_ref, now, "expired")
+    return _close_grant(conn, tenant, grant_ref, now, "expired", grace)
 
 
-def _read_books(conn: Connection, accounts: Sequence[Any], now: datetime) -> dict[uuid.UUID, Book]:
-    """Books as the clock would leave them at ``now``, computed without writing."""
-    books = store.load_books(conn, accounts)
+def _read_books(
+    conn: Connection, accounts: Sequence[Any], now: datetime, *, with_holds: bool = False
+) -> dict[uuid.UUID, Book]:
+    """Books as a reader sees them at ``now`` (no expiry grace: a grant past expires_at is
+    expired, rule 8), computed without writing."""
+    books = store.load_books(conn, accounts, with_holds=with_holds)
     for book in books.values():
         book.catch_up(now)
     return books
@@ -210,6 +243,7 @@ def render_entry(row: Any) -> LedgerEntryOut:
         balance_after=format_units(row.balance_after, row.decimals),
         grant_id=render_id("credit_grant", row.grant_id) if row.grant_id else None,
         event_id=render_id("event", row.event_id) if row.event_id else None,
+        reason=row.reason,
         livemode=row.mode == "live",
         created_at=row.created_at,
     )
@@ -234,17 +268,21 @@ class AccountBalance:
     pending: int
     next_expiry_at: datetime | None
     next_expiry: int
+    held: int = 0
 
 
-def _account_balance(currency_id: uuid.UUID, decimals: int, book: Book) -> AccountBalance:
+def _account_balance(
+    currency_id: uuid.UUID, decimals: int, book: Book, now: datetime
+) -> AccountBalance:
     pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
     expiring = [
         g for g in book.grants.values() if g.status == "active" and g.remaining and g.expires_at
     ]
     next_at = min((g.expires_at for g in expiring if g.expires_at), default=None)
     next_units = sum(g.remaining for g in expiring if g.expires_at == next_at)
+    held = book.held(now) if book.holds is not None else 0
     return AccountBalance(
-        currency_id, decimals, book.available(), book.debt, pending, next_at, next_units
+        currency_id, decimals, book.available(now), book.debt, pending, next_at, next_units, held
     )
 
 
@@ -253,8 +291,10 @@ def account_balances(
 ) -> list[AccountBalance]:
     """The customer's balance in each currency it has an account in, exact at ``now``."""
     accounts = store.accounts_of_customer(conn, tenant, customer.id)
-    books = _read_books(conn, accounts, now)
-    return [_account_balance(acc.currency_id, acc.decimals, books[acc.id]) for acc in accounts]
+    books = _read_books(conn, accounts, now, with_holds=True)
+    return [
+        _account_balance(acc.currency_id, acc.decimals, books[acc.id], now) for acc in accounts
+    ]
 
 
 def render_balance(balance: AccountBalance) -> BalanceOut:
@@ -263,6 +303,7 @@ def render_balance(balance: AccountBalance) -> BalanceOut:
         currency_id=render_id("currency", balance.currency_id),
         available=format_units(balance.available, decimals),
         debt=format_units(balance.debt, decimals),
+        held=format_units(balance.held, decimals),
         pending=format_units(balance.pending, decimals),
         next_expiry_at=balance.next_expiry_at,
         next_expiry_amount=(
@@ -294,6 +335,7 @@ def access(
             tenant,
             (customer_uuid, external_id),
             (meter_uuid, None if meter_uuid else meter_ref),
+            now,
         )
     if not rows:  # say precisely which one is missing
         if customer_id is not None:
@@ -304,6 +346,10 @@ def access(
         raise AssertionError("access_rows found nothing for an existing customer and meter")
     first = rows[0]
     book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})
+    # What holds reserve now, summed by the query; one stand-in hold carries it.
+    book.holds = {}
+    if first.held:
+        book.holds[first.customer_id] = HoldState(first.customer_id, int(first.held), _NEVER)
     for row in rows:
         if row.grant_id is not None:
             book.grants[row.grant_id] = GrantState(
@@ -331,6 +377,7 @@ def _access_out(
         has_access=available > 0,
         available=format_units(available, decimals),
         debt=format_units(book.debt, decimals),
+        held=format_units(book.held(), decimals),
     )
 
 

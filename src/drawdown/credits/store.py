@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -15,20 +15,23 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
     insert,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from drawdown.credits.book import OPEN_STATUSES, Book, EntryDraft, GrantState
+from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
 from drawdown.db.bulk import copy_rows
 from drawdown.db.tables import (
     credit_accounts,
     credit_grants,
+    credit_holds,
     currencies,
     customers,
     ledger_entries,
@@ -44,16 +47,21 @@ __all__ = [
     "ensure_accounts",
     "flush_books",
     "get_grant",
+    "get_hold",
     "grant_list_query",
+    "hold_list_query",
+    "insert_hold",
     "ledger_list_query",
     "load_books",
     "lock_accounts",
+    "open_accounts_of_customer",
     "update_grant_metadata",
 ]
 
 a = credit_accounts.c
 g = credit_grants.c
 e = ledger_entries.c
+h = credit_holds.c
 
 # (customer_id, currency_id)
 AccountKey = tuple[uuid.UUID, uuid.UUID]
@@ -150,8 +158,11 @@ def _grant_state(row: Any) -> GrantState:
     )
 
 
-def load_books(conn: Connection, accounts: Sequence[AccountRow]) -> dict[uuid.UUID, Book]:
-    """Each account with its open (pending or active) grants, in one query."""
+def load_books(
+    conn: Connection, accounts: Sequence[AccountRow], *, with_holds: bool = False
+) -> dict[uuid.UUID, Book]:
+    """Each account with its open (pending or active) grants, in one query; with its
+    active holds too (a second query) when ``with_holds``."""
     books = {row.id: Book(row.balance, row.debt, row.last_sequence, grants={}) for row in accounts}
     if not books:
         return books
@@ -160,6 +171,18 @@ def load_books(conn: Connection, accounts: Sequence[AccountRow]) -> dict[uuid.UU
     )
     for row in rows:
         books[row.account_id].grants[row.id] = _grant_state(row)
+    if with_holds:
+        for book in books.values():
+            book.holds = {}
+        held = conn.execute(
+            select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
+                h.account_id.in_(list(books)), h.status == "active"
+            )
+        )
+        for row in held:
+            books[row.account_id].holds[row.id] = HoldState(  # type: ignore[index]
+                row.id, row.amount, row.expires_at, row.status
+            )
     return books
 
 
@@ -178,7 +201,7 @@ def flush_books(
     accounts: list[dict[str, Any]] = []
     for account, book in pairs:
         if not book.changed and not book.entries:
-            continue
+            continue  # hold resolutions alone are written below
         for grant_id in sorted(book.changed):
             grant = book.grants[grant_id]
             if grant.is_new:
@@ -200,6 +223,29 @@ def flush_books(
     _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
     _update_by_id(conn, credit_accounts, accounts)
+    _update_by_id(conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)])
+
+
+def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
+    """Resolutions of holds that were already stored (new ones are inserted whole)."""
+    out = []
+    for hold_id in sorted(book.changed_holds):
+        hold = (book.holds or {})[hold_id]
+        if hold.is_new:
+            continue
+        out.append(
+            {
+                "b_id": hold.id,
+                "status": hold.status,
+                "captured_amount": hold.captured_amount,
+                "debt_incurred": hold.debt_incurred,
+                "event_id": hold.event_id,
+                "reason": hold.reason,
+                "resolved_at": hold.resolved_at,
+                "updated_at": now,
+            }
+        )
+    return out
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -273,6 +319,7 @@ def _entry_row(entry: EntryDraft, account: AccountRow, now: datetime) -> dict[st
         "balance_after": entry.balance_after,
         "grant_id": entry.grant_id,
         "event_id": entry.event_id,
+        "reason": entry.reason,
         "created_at": now,
     }
 
@@ -354,20 +401,20 @@ def account_for(
     ).one_or_none()
 
 
-def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Accounts with a grant waiting to activate or to expire (every tenant)."""
-    query = (
-        select(g.account_id)
-        .where(
-            or_(
-                and_(g.status == "pending", g.effective_at <= now),
-                and_(g.status.in_(OPEN_STATUSES), g.expires_at <= now),
-            )
+def due_account_ids(
+    conn: Connection, now: datetime, limit: int, grace: timedelta = NO_GRACE
+) -> list[uuid.UUID]:
+    """Accounts with a grant waiting to activate or to expire (its expiry ``grace`` past),
+    or a hold past its expires_at (every tenant)."""
+    grants_due = select(g.account_id).where(
+        or_(
+            and_(g.status == "pending", g.effective_at <= now),
+            and_(g.status.in_(OPEN_STATUSES), g.expires_at <= now - grace),
         )
-        .group_by(g.account_id)
-        .limit(limit)
     )
-    return list(conn.execute(query).scalars())
+    holds_due = select(h.account_id).where(h.status == "active", h.expires_at <= now)
+    due = union(grants_due, holds_due).subquery()
+    return list(conn.execute(select(due.c.account_id).limit(limit)).scalars())
 
 
 def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:
@@ -389,14 +436,20 @@ def access_rows(
     tenant: Tenant,
     customer: tuple[uuid.UUID | None, str | None],
     meter: tuple[uuid.UUID | None, str | None],
+    now: datetime,
 ) -> list[Any]:
     """Everything an access check reads, in one round trip: the live customer (by id or
     external id), the meter (by id or event_name) with its currency's decimals, the
-    customer's account in that currency and its open grants (one row per grant; none when
-    the customer or the meter does not exist)."""
+    customer's account in that currency, what its holds reserve at ``now``, and its open
+    grants (one row per grant; none when the customer or the meter does not exist)."""
     k, m, cur = customers.c, meters.c, currencies.c
     customer_id, external_id = customer
     meter_id, event_name = meter
+    held = (
+        select(func.coalesce(func.sum(h.amount), 0))
+        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
+        .scalar_subquery()
+    )
     query = (
         select(
             k.id.label("customer_id"),
@@ -406,6 +459,7 @@ def access_rows(
             a.balance,
             a.debt,
             a.last_sequence,
+            held.label("held"),
             g.id.label("grant_id"),
             g.amount,
             g.remaining,
@@ -429,3 +483,59 @@ def access_rows(
         )
     )
     return list(conn.execute(query))
+
+
+# -- holds (DESIGN rule 17) ---------------------------------------------------------------
+
+
+def insert_hold(conn: Connection, account: AccountRow, values: dict[str, Any]) -> None:
+    conn.execute(
+        insert(credit_holds).values(
+            organization_id=account.organization_id,
+            mode=account.mode,
+            customer_id=account.customer_id,
+            currency_id=account.currency_id,
+            account_id=account.id,
+            **values,
+        )
+    )
+
+
+def hold_list_query(
+    tenant: Tenant, *, customer_id: uuid.UUID | None, statuses: Sequence[str] | None
+) -> Select[Any]:
+    query = (
+        select(credit_holds, currencies.c.decimals)
+        .join(currencies, currencies.c.id == h.currency_id)
+        .where(h.organization_id == tenant.organization_id, h.mode == tenant.mode)
+    )
+    if customer_id is not None:
+        query = query.where(h.customer_id == customer_id)
+    if statuses is not None:
+        query = query.where(h.status.in_(statuses))
+    return query
+
+
+def get_hold(conn: Connection, tenant: Tenant, hold_id: uuid.UUID) -> Any:
+    query = hold_list_query(tenant, customer_id=None, statuses=None).where(h.id == hold_id)
+    return conn.execute(query).one_or_none()
+
+
+def open_accounts_of_customer(
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID
+) -> list[AccountKey]:
+    """The accounts (customer, currency) of a customer that have open grants or holds."""
+    grants_open = select(g.customer_id, g.currency_id).where(
+        g.organization_id == tenant.organization_id,
+        g.mode == tenant.mode,
+        g.customer_id == customer_id,
+        g.status.in_(OPEN_STATUSES),
+    )
+    holds_open = select(h.customer_id, h.currency_id).where(
+        h.organization_id == tenant.organization_id,
+        h.mode == tenant.mode,
+        h.customer_id == customer_id,
+        h.status == "active",
+    )
+    rows = conn.execute(union(grants_open, holds_open))
+    return sorted((row[0], row[1]) for row in rows)

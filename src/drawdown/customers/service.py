@@ -3,13 +3,15 @@ deletion is soft (history keeps pointing at the customer)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from drawdown.clock import utcnow
+from drawdown.config import DEFAULT_EXPIRY_GRACE
+from drawdown.credits.closing import close_customer_credits
 from drawdown.customers import store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.errors import ConflictError, NotFoundError, field
@@ -153,6 +155,16 @@ def update_customer(
     return store.get_by_id(conn, tenant, row.id)
 
 
-def delete_customer(conn: Connection, row: Any) -> None:
-    now = utcnow()
+def delete_customer(
+    conn: Connection,
+    tenant: Tenant,
+    row: Any,
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> None:
+    """Soft delete (DESIGN rule 19): its open grants are voided and its holds released
+    (reason ``customer_deleted``), its history stays, and its external_id is free again:
+    events sent for it from now on wait unclaimed, as for any unknown customer."""
+    now = now or utcnow()
+    close_customer_credits(conn, tenant, row.id, now, grace)
     store.update_customer(conn, row.id, {"deleted_at": now}, now)

@@ -29,6 +29,7 @@ __all__ = [
     "api_keys",
     "credit_accounts",
     "credit_grants",
+    "credit_holds",
     "currencies",
     "customers",
     "events",
@@ -248,6 +249,8 @@ ledger_entries = Table(
     Column("balance_after", BigInteger, nullable=False),
     Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
     Column("event_id", Uuid, ForeignKey("events.id")),
+    # Why, when the type alone does not say (a void when the customer was deleted).
+    Column("reason", String(32)),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("account_id", "sequence"),
     Index("ix_ledger_entries_tenant_customer", "organization_id", "mode", "customer_id", "id"),
@@ -258,4 +261,39 @@ ledger_entries = Table(
         "'expiration', 'void')",
         name="type",
     ),
+)
+
+credit_holds = Table(
+    "credit_holds",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("account_id", Uuid, ForeignKey("credit_accounts.id"), nullable=False),
+    # What is reserved (at most requested, at least min_amount), in base units.
+    Column("amount", BigInteger, nullable=False),
+    Column("requested", BigInteger, nullable=False),
+    Column("min_amount", BigInteger, nullable=False),
+    Column("timeout_s", Integer, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    # Stored status; a hold past expires_at reads as expired before the clock books it.
+    Column("status", String(16), nullable=False),
+    Column("captured_amount", BigInteger),
+    Column("debt_incurred", BigInteger, nullable=False),
+    # The usage event a capture ingested.
+    Column("event_id", Uuid, ForeignKey("events.id")),
+    Column("reason", String(255)),
+    Column("metadata_", JSONType, nullable=False),
+    Column("resolved_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("amount > 0 AND amount <= requested", name="amount"),
+    CheckConstraint(
+        "status IN ('active', 'captured', 'released', 'expired')", name="status"
+    ),
+    Index("ix_credit_holds_account_status", "account_id", "status"),
+    Index("ix_credit_holds_tenant_customer", "organization_id", "mode", "customer_id", "id"),
+    # The clock's work queue: active holds past expires_at.
+    Index("ix_credit_holds_status_expires_at", "status", "expires_at"),
 )

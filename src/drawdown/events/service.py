@@ -173,7 +173,7 @@ def ingest(
     """Validate and store a batch, then book its consuming events (one apply_usage call)."""
     result, usages = store_batch(conn, tenant, raw_events, settings, now)
     if usages:
-        apply_usage(conn, tenant, usages, now)
+        apply_usage(conn, tenant, usages, now, settings.expiry_grace)
     return result
 
 
