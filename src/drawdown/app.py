@@ -32,9 +32,10 @@ def _routers() -> list[Any]:
     from drawdown.dialects.paymentkit.api import router as paymentkit
     from drawdown.dialects.polar.api import routers as polar_routers
     from drawdown.events.api import router as events
+    from drawdown.holds.api import router as holds
     from drawdown.meters.api import router as meters
 
-    return [customers, currencies, meters, events, credits, *polar_routers(), paymentkit]
+    return [customers, currencies, meters, events, credits, holds, *polar_routers(), paymentkit]
 
 
 def create_app(

@@ -22,6 +22,7 @@ PREFIXES = {
     "credit_grant": "cgr",
     "ledger_entry": "txn",
     "credit_account": "acc",
+    "hold": "hld",
 }
 
 _lock = threading.Lock()

@@ -223,7 +223,9 @@ class Book:
         usable = [
             g
             for g in self.grants.values()
-            if g.status == "active" and g.remaining > 0 and (g.live_at(now) or g.active_at(event_at))
+            if g.status == "active"
+            and g.remaining > 0
+            and (g.live_at(now) or g.active_at(event_at))
         ]
         usable.sort(key=lambda g: (not g.active_at(event_at), burn_order(g)))
         left = units

@@ -40,6 +40,7 @@ __all__ = [
     "account_balances",
     "balances",
     "create_grant",
+    "currency_of",
     "expire_grant",
     "get_entry",
     "get_grant",
@@ -52,15 +53,22 @@ __all__ = [
 
 
 def _currency_for(conn: Connection, tenant: Tenant, body: GrantCreate) -> tuple[uuid.UUID, int]:
-    if (body.currency_id is None) == (body.meter_id is None):
+    return currency_of(conn, tenant, body.currency_id, body.meter_id)
+
+
+def currency_of(
+    conn: Connection, tenant: Tenant, currency_id: str | None, meter_id: str | None
+) -> tuple[uuid.UUID, int]:
+    """The currency (id, decimals) a request names directly or through a meter."""
+    if (currency_id is None) == (meter_id is None):
         raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
-    if body.currency_id is not None:
+    if currency_id is not None:
         try:
-            currency = currencies.get_currency(conn, tenant, body.currency_id)
+            currency = currencies.get_currency(conn, tenant, currency_id)
         except NotFoundError:
-            raise field(["body", "currency_id"], f"no currency {body.currency_id}") from None
+            raise field(["body", "currency_id"], f"no currency {currency_id}") from None
     else:
-        meter = _meter(conn, tenant, body.meter_id or "", ["body", "meter_id"])
+        meter = _meter(conn, tenant, meter_id or "", ["body", "meter_id"])
         currency = currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
     return currency.id, currency.decimals
 
@@ -292,9 +300,7 @@ def account_balances(
     """The customer's balance in each currency it has an account in, exact at ``now``."""
     accounts = store.accounts_of_customer(conn, tenant, customer.id)
     books = _read_books(conn, accounts, now, with_holds=True)
-    return [
-        _account_balance(acc.currency_id, acc.decimals, books[acc.id], now) for acc in accounts
-    ]
+    return [_account_balance(acc.currency_id, acc.decimals, books[acc.id], now) for acc in accounts]
 
 
 def render_balance(balance: AccountBalance) -> BalanceOut:

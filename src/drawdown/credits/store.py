@@ -223,7 +223,9 @@ def flush_books(
     _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
     _update_by_id(conn, credit_accounts, accounts)
-    _update_by_id(conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)])
+    _update_by_id(
+        conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)]
+    )
 
 
 def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
@@ -502,8 +504,14 @@ def insert_hold(conn: Connection, account: AccountRow, values: dict[str, Any]) -
 
 
 def hold_list_query(
-    tenant: Tenant, *, customer_id: uuid.UUID | None, statuses: Sequence[str] | None
+    tenant: Tenant,
+    *,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    now: datetime | None = None,
 ) -> Select[Any]:
+    """Holds with their currency's decimals. A status filter reads statuses at ``now``: an
+    active hold past expires_at is expired before the clock books it."""
     query = (
         select(credit_holds, currencies.c.decimals)
         .join(currencies, currencies.c.id == h.currency_id)
@@ -512,7 +520,18 @@ def hold_list_query(
     if customer_id is not None:
         query = query.where(h.customer_id == customer_id)
     if statuses is not None:
-        query = query.where(h.status.in_(statuses))
+        assert now is not None
+        wanted = []
+        for status in statuses:
+            if status == "active":
+                wanted.append(and_(h.status == "active", h.expires_at > now))
+            elif status == "expired":
+                wanted.append(
+                    or_(h.status == "expired", and_(h.status == "active", h.expires_at <= now))
+                )
+            else:
+                wanted.append(h.status == status)
+        query = query.where(or_(*wanted))
     return query
 
 

@@ -289,9 +289,7 @@ credit_holds = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     CheckConstraint("amount > 0 AND amount <= requested", name="amount"),
-    CheckConstraint(
-        "status IN ('active', 'captured', 'released', 'expired')", name="status"
-    ),
+    CheckConstraint("status IN ('active', 'captured', 'released', 'expired')", name="status"),
     Index("ix_credit_holds_account_status", "account_id", "status"),
     Index("ix_credit_holds_tenant_customer", "organization_id", "mode", "customer_id", "id"),
     # The clock's work queue: active holds past expires_at.
