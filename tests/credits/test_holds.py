@@ -230,3 +230,18 @@ def test_deleting_a_customer_releases_its_holds(
     api.ok("DELETE", f"/v1/customers/{setup.customer['id']}", 204)
     got = api.ok("GET", f"/v1/holds/{created['id']}")
     assert (got["status"], got["reason"]) == ("released", "customer_deleted")
+
+
+def test_a_hold_sees_the_holds_before_it(api: Any, setup: Setup) -> None:
+    setup.grant("10")
+    hold(setup, "6")
+    body = assert_problem(
+        api.post(
+            "/v1/holds",
+            json={"customer_id": setup.customer["id"], "meter_id": "api_calls", "amount": "6"},
+        ),
+        402,
+        "insufficient_credits",
+    )
+    assert (body["available"], body["requested"]) == ("4.00", "6.00")
+    assert hold(setup, "6", min_amount="1")["amount"] == "4.00"
