@@ -201,12 +201,12 @@ def keys_revoke(
 
 
 def _organization(conn: object, organization: str | None) -> uuid.UUID:
-    from sqlalchemy import Connection, select
+    from sqlalchemy import Connection
 
-    from drawdown.db.tables import organizations
+    from drawdown.keys.store import organization_ids
 
     assert isinstance(conn, Connection)
-    ids: list[uuid.UUID] = list(conn.execute(select(organizations.c.id)).scalars())
+    ids = organization_ids(conn)
     if organization is not None:
         wanted = uuid.UUID(organization.removeprefix("org_"))
         if wanted not in ids:

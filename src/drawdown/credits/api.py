@@ -46,7 +46,7 @@ def create_grant(
 
 
 def _render_grants(conn: Connection, ctx: RequestContext, rows: list[Any]) -> list[GrantOut]:
-    states = service.project_grants(conn, rows, ctx.clock.now())
+    states = service.project_grants(conn, ctx.tenant, rows, ctx.clock.now())
     return [service.render_grant(row, states.get(row.id)) for row in rows]
 
 

@@ -37,7 +37,7 @@ def sweep_once(
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
         due = store.due_account_ids(conn, now, max_accounts, grace)
-        accounts = store.lock_accounts_by_id(conn, due, skip_locked=True)
+        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
         books = store.load_books(conn, accounts, with_holds=True)
         pairs = []
         for account in accounts:

@@ -204,13 +204,13 @@ def _read_books(
 
 
 def project_grants(
-    conn: Connection, rows: Sequence[Any], now: datetime
+    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
 ) -> dict[uuid.UUID, GrantState]:
     """The state of open grants among ``rows`` at ``now`` (closed grants never change)."""
     account_ids = sorted({r.account_id for r in rows if r.status in ("pending", "active")})
     if not account_ids:
         return {}
-    accounts = store.accounts_by_id(conn, account_ids)
+    accounts = store.accounts_by_id(conn, tenant, account_ids)
     states: dict[uuid.UUID, GrantState] = {}
     for book in _read_books(conn, accounts, now).values():
         states.update(book.grants)
@@ -400,5 +400,5 @@ def update_grant_metadata(
     """Replace a grant's metadata (any status): labels only, so no entry is written and no
     amount, time or status changes."""
     row = get_grant(conn, tenant, grant_ref)
-    store.update_grant_metadata(conn, row.id, metadata, now)
+    store.update_grant_metadata(conn, tenant, row.id, metadata, now)
     return _grant_row(conn, tenant, row.id)

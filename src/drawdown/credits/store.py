@@ -11,9 +11,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    Uuid,
     and_,
-    any_,
     bindparam,
     func,
     insert,
@@ -22,12 +20,10 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
-from drawdown.db.bulk import copy_rows
+from drawdown.db.portable import among, copy_rows, for_update, insert_ignoring_duplicates
+from drawdown.db.scope import every_tenant, owned, select_owned, update_owned
 from drawdown.db.tables import (
     credit_accounts,
     credit_grants,
@@ -54,6 +50,7 @@ __all__ = [
     "ledger_list_query",
     "load_books",
     "lock_accounts",
+    "lock_due_accounts",
     "open_accounts_of_customer",
     "update_grant_metadata",
 ]
@@ -86,15 +83,7 @@ def ensure_accounts(
         }
         for customer_id, currency_id in sorted(set(keys))
     ]
-    if not rows:
-        return
-    make_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        make_insert(credit_accounts).on_conflict_do_nothing(
-            index_elements=["customer_id", "currency_id"]
-        ),
-        rows,
-    )
+    insert_ignoring_duplicates(conn, credit_accounts, rows, ["customer_id", "currency_id"])
 
 
 def lock_accounts(
@@ -110,37 +99,23 @@ def lock_accounts(
     customer_ids = sorted({customer for customer, _ in wanted})
     currency_ids = sorted({currency for _, currency in wanted})
     query = (
-        select(credit_accounts)
-        .where(
-            a.organization_id == tenant.organization_id,
-            a.mode == tenant.mode,
-            _among(conn, a.customer_id, customer_ids),
-            _among(conn, a.currency_id, currency_ids),
-        )
+        select_owned(tenant, credit_accounts)
+        .where(among(conn, a.customer_id, customer_ids), among(conn, a.currency_id, currency_ids))
         .order_by(a.id)
     )
-    rows = conn.execute(_for_update(conn, query, skip_locked))
+    rows = conn.execute(for_update(conn, query, skip_locked=skip_locked))
     # The query may also lock a customer's account in another currency of the batch: harmless.
     return [row for row in rows if (row.customer_id, row.currency_id) in wanted]
 
 
-def _among(conn: Connection, column: Any, values: Sequence[uuid.UUID]) -> Any:
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(f"{column.name}_list", values, type_=ARRAY(Uuid)))
-    return column.in_(values)
-
-
-def lock_accounts_by_id(
+def lock_due_accounts(
     conn: Connection, account_ids: Sequence[uuid.UUID], *, skip_locked: bool = False
 ) -> list[AccountRow]:
-    query = select(credit_accounts).where(a.id.in_(sorted(account_ids))).order_by(a.id)
-    return list(conn.execute(_for_update(conn, query, skip_locked)))
-
-
-def _for_update(conn: Connection, query: Select[Any], skip_locked: bool) -> Select[Any]:
-    if conn.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=skip_locked)
-    return query
+    """Lock accounts of any tenant by id (the background clock's pass), in id order."""
+    query = every_tenant(
+        select(credit_accounts).where(a.id.in_(sorted(account_ids))).order_by(a.id)
+    )
+    return list(conn.execute(for_update(conn, query, skip_locked=skip_locked)))
 
 
 def _grant_state(row: Any) -> GrantState:
@@ -172,18 +147,21 @@ def load_books(
     for row in rows:
         books[row.account_id].grants[row.id] = _grant_state(row)
     if with_holds:
-        for book in books.values():
-            book.holds = {}
-        held = conn.execute(
-            select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
-                h.account_id.in_(list(books)), h.status == "active"
-            )
-        )
-        for row in held:
-            books[row.account_id].holds[row.id] = HoldState(  # type: ignore[index]
-                row.id, row.amount, row.expires_at, row.status
-            )
+        _load_holds(conn, books)
     return books
+
+
+def _load_holds(conn: Connection, books: dict[uuid.UUID, Book]) -> None:
+    holds: dict[uuid.UUID, dict[uuid.UUID, HoldState]] = {account_id: {} for account_id in books}
+    rows = conn.execute(
+        select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
+            h.account_id.in_(list(books)), h.status == "active"
+        )
+    )
+    for row in rows:
+        holds[row.account_id][row.id] = HoldState(row.id, row.amount, row.expires_at, row.status)
+    for account_id, book in books.items():
+        book.holds = holds[account_id]
 
 
 def flush_books(
@@ -328,9 +306,9 @@ def _entry_row(entry: EntryDraft, account: AccountRow, now: datetime) -> dict[st
 
 def get_grant(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> Any:
     return conn.execute(
-        select(credit_grants, currencies.c.decimals)
+        select_owned(tenant, credit_grants, credit_grants, currencies.c.decimals)
         .join(currencies, currencies.c.id == g.currency_id)
-        .where(g.id == grant_id, g.organization_id == tenant.organization_id, g.mode == tenant.mode)
+        .where(g.id == grant_id)
     ).one_or_none()
 
 
@@ -341,10 +319,8 @@ def grant_list_query(
     currency_id: uuid.UUID | None,
     statuses: Sequence[str] | None,
 ) -> Select[Any]:
-    query = (
-        select(credit_grants, currencies.c.decimals)
-        .join(currencies, currencies.c.id == g.currency_id)
-        .where(g.organization_id == tenant.organization_id, g.mode == tenant.mode)
+    query = select_owned(tenant, credit_grants, credit_grants, currencies.c.decimals).join(
+        currencies, currencies.c.id == g.currency_id
     )
     if customer_id is not None:
         query = query.where(g.customer_id == customer_id)
@@ -356,10 +332,8 @@ def grant_list_query(
 
 
 def ledger_list_query(tenant: Tenant, filters: dict[str, Any]) -> Select[Any]:
-    query = (
-        select(ledger_entries, currencies.c.decimals)
-        .join(currencies, currencies.c.id == e.currency_id)
-        .where(e.organization_id == tenant.organization_id, e.mode == tenant.mode)
+    query = select_owned(tenant, ledger_entries, ledger_entries, currencies.c.decimals).join(
+        currencies, currencies.c.id == e.currency_id
     )
     for name in ("customer_id", "currency_id", "grant_id", "event_id", "type"):
         if filters.get(name) is not None:
@@ -378,13 +352,9 @@ def get_entry(conn: Connection, tenant: Tenant, entry_id: uuid.UUID) -> Any:
 def accounts_of_customer(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> list[Any]:
     return list(
         conn.execute(
-            select(credit_accounts, currencies.c.decimals)
+            select_owned(tenant, credit_accounts, credit_accounts, currencies.c.decimals)
             .join(currencies, currencies.c.id == a.currency_id)
-            .where(
-                a.organization_id == tenant.organization_id,
-                a.mode == tenant.mode,
-                a.customer_id == customer_id,
-            )
+            .where(a.customer_id == customer_id)
             .order_by(a.id)
         )
     )
@@ -394,11 +364,8 @@ def account_for(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID, currency_id: uuid.UUID
 ) -> Any:
     return conn.execute(
-        select(credit_accounts).where(
-            a.organization_id == tenant.organization_id,
-            a.mode == tenant.mode,
-            a.customer_id == customer_id,
-            a.currency_id == currency_id,
+        select_owned(tenant, credit_accounts).where(
+            a.customer_id == customer_id, a.currency_id == currency_id
         )
     ).one_or_none()
 
@@ -416,20 +383,21 @@ def due_account_ids(
     )
     holds_due = select(h.account_id).where(h.status == "active", h.expires_at <= now)
     due = union(grants_due, holds_due).subquery()
-    return list(conn.execute(select(due.c.account_id).limit(limit)).scalars())
+    return list(conn.execute(every_tenant(select(due.c.account_id).limit(limit))).scalars())
 
 
-def accounts_by_id(conn: Connection, account_ids: Sequence[uuid.UUID]) -> list[Any]:
-    return list(
-        conn.execute(select(credit_accounts).where(a.id.in_(list(account_ids))).order_by(a.id))
-    )
+def accounts_by_id(conn: Connection, tenant: Tenant, account_ids: Sequence[uuid.UUID]) -> list[Any]:
+    query = select_owned(tenant, credit_accounts).where(a.id.in_(list(account_ids)))
+    return list(conn.execute(query.order_by(a.id)))
 
 
 def update_grant_metadata(
-    conn: Connection, grant_id: uuid.UUID, metadata: dict[str, Any], now: datetime
+    conn: Connection, tenant: Tenant, grant_id: uuid.UUID, metadata: dict[str, Any], now: datetime
 ) -> None:
     conn.execute(
-        update(credit_grants).where(g.id == grant_id).values(metadata_=metadata, updated_at=now)
+        update_owned(tenant, credit_grants)
+        .where(g.id == grant_id)
+        .values(metadata_=metadata, updated_at=now)
     )
 
 
@@ -472,13 +440,12 @@ def access_rows(
             g.status,
         )
         .select_from(customers)
-        .join(meters, and_(m.organization_id == k.organization_id, m.mode == k.mode))
+        .join(meters, owned(meters, tenant))
         .join(currencies, cur.id == m.currency_id)
         .outerjoin(credit_accounts, and_(a.customer_id == k.id, a.currency_id == m.currency_id))
         .outerjoin(credit_grants, and_(g.account_id == a.id, g.status.in_(OPEN_STATUSES)))
         .where(
-            k.organization_id == tenant.organization_id,
-            k.mode == tenant.mode,
+            owned(customers, tenant),
             k.deleted_at.is_(None),
             k.id == customer_id if customer_id is not None else k.external_id == external_id,
             m.id == meter_id if meter_id is not None else m.event_name == event_name,
@@ -512,27 +479,23 @@ def hold_list_query(
 ) -> Select[Any]:
     """Holds with their currency's decimals. A status filter reads statuses at ``now``: an
     active hold past expires_at is expired before the clock books it."""
-    query = (
-        select(credit_holds, currencies.c.decimals)
-        .join(currencies, currencies.c.id == h.currency_id)
-        .where(h.organization_id == tenant.organization_id, h.mode == tenant.mode)
+    query = select_owned(tenant, credit_holds, credit_holds, currencies.c.decimals).join(
+        currencies, currencies.c.id == h.currency_id
     )
     if customer_id is not None:
         query = query.where(h.customer_id == customer_id)
     if statuses is not None:
         assert now is not None
-        wanted = []
-        for status in statuses:
-            if status == "active":
-                wanted.append(and_(h.status == "active", h.expires_at > now))
-            elif status == "expired":
-                wanted.append(
-                    or_(h.status == "expired", and_(h.status == "active", h.expires_at <= now))
-                )
-            else:
-                wanted.append(h.status == status)
-        query = query.where(or_(*wanted))
+        query = query.where(or_(*(_hold_status_is(status, now) for status in statuses)))
     return query
+
+
+def _hold_status_is(status: str, now: datetime) -> Any:
+    if status == "active":
+        return and_(h.status == "active", h.expires_at > now)
+    if status == "expired":
+        return or_(h.status == "expired", and_(h.status == "active", h.expires_at <= now))
+    return h.status == status
 
 
 def get_hold(conn: Connection, tenant: Tenant, hold_id: uuid.UUID) -> Any:
@@ -544,17 +507,11 @@ def open_accounts_of_customer(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID
 ) -> list[AccountKey]:
     """The accounts (customer, currency) of a customer that have open grants or holds."""
-    grants_open = select(g.customer_id, g.currency_id).where(
-        g.organization_id == tenant.organization_id,
-        g.mode == tenant.mode,
-        g.customer_id == customer_id,
-        g.status.in_(OPEN_STATUSES),
+    grants_open = select_owned(tenant, credit_grants, g.customer_id, g.currency_id).where(
+        g.customer_id == customer_id, g.status.in_(OPEN_STATUSES)
     )
-    holds_open = select(h.customer_id, h.currency_id).where(
-        h.organization_id == tenant.organization_id,
-        h.mode == tenant.mode,
-        h.customer_id == customer_id,
-        h.status == "active",
+    holds_open = select_owned(tenant, credit_holds, h.customer_id, h.currency_id).where(
+        h.customer_id == customer_id, h.status == "active"
     )
     rows = conn.execute(union(grants_open, holds_open))
     return sorted((row[0], row[1]) for row in rows)

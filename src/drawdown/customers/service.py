@@ -149,7 +149,7 @@ def update_customer(
     if "metadata" in changes:
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
-        store.update_customer(conn, row.id, changes, now)
+        store.update_customer(conn, tenant, row.id, changes, now)
     if row.external_id is None and changes.get("external_id") is not None:
         _claim_events(conn, tenant, row.id, changes["external_id"], now)
     return store.get_by_id(conn, tenant, row.id)
@@ -167,4 +167,4 @@ def delete_customer(
     events sent for it from now on wait unclaimed, as for any unknown customer."""
     now = now or utcnow()
     close_customer_credits(conn, tenant, row.id, now, grace)
-    store.update_customer(conn, row.id, {"deleted_at": now}, now)
+    store.update_customer(conn, tenant, row.id, {"deleted_at": now}, now)

@@ -5,8 +5,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Select, insert, or_
 
+from drawdown.db.portable import advisory_xact_locks
+from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import customers
 from drawdown.tenancy import Tenant
 
@@ -23,12 +25,9 @@ __all__ = [
 c = customers.c
 
 
-def _live(tenant: Tenant) -> list[Any]:
-    return [
-        c.organization_id == tenant.organization_id,
-        c.mode == tenant.mode,
-        c.deleted_at.is_(None),
-    ]
+def _live(tenant: Tenant) -> Select[Any]:
+    """The tenant's customers that are not deleted."""
+    return select_owned(tenant, customers).where(c.deleted_at.is_(None))
 
 
 def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
@@ -36,13 +35,11 @@ def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
-    return conn.execute(select(customers).where(c.id == customer_id, *_live(tenant))).one_or_none()
+    return conn.execute(_live(tenant).where(c.id == customer_id)).one_or_none()
 
 
 def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
-    return conn.execute(
-        select(customers).where(c.external_id == external_id, *_live(tenant))
-    ).one_or_none()
+    return conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none()
 
 
 def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> bool:
@@ -50,15 +47,17 @@ def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> boo
 
 
 def update_customer(
-    conn: Connection, customer_id: uuid.UUID, values: dict[str, Any], now: datetime
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, values: dict[str, Any], now: datetime
 ) -> None:
-    conn.execute(update(customers).where(c.id == customer_id).values(**values, updated_at=now))
+    conn.execute(
+        update_owned(tenant, customers).where(c.id == customer_id).values(**values, updated_at=now)
+    )
 
 
 def list_query(
     tenant: Tenant, *, email: str | None, external_id: str | None, q: str | None
 ) -> Select[Any]:
-    query = select(customers).where(*_live(tenant))
+    query = _live(tenant)
     if email is not None:
         query = query.where(c.email == email)
     if external_id is not None:
@@ -83,8 +82,5 @@ def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[s
     and ingest could miss the customer (DESIGN rule 11). On PostgreSQL: transaction-scoped
     advisory locks, taken in sorted order so lockers never deadlock. SQLite already runs one
     writer at a time."""
-    if conn.dialect.name != "postgresql":
-        return
-    for external_id in sorted(set(external_ids)):
-        key = f"{tenant.organization_id}:{tenant.mode}:{external_id}"
-        conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0))))
+    prefix = f"{tenant.organization_id}:{tenant.mode}:"
+    advisory_xact_locks(conn, (prefix + external_id for external_id in external_ids))

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from drawdown.db import portable
 from drawdown.errors import field
 from drawdown.events import service, store
 from drawdown.events.schemas import EventOut, IngestRequest, IngestResult
@@ -56,7 +57,7 @@ def list_events(
         extra = []
         if meter_id is not None:
             meter = meters.get_meter(conn, ctx.tenant, meter_id)
-            is_sqlite = conn.dialect.name == "sqlite"
+            is_sqlite = portable.is_sqlite(conn)
             extra = [
                 store.c.name == meter.event_name,
                 compile_sql(meter.filter, store.c, is_sqlite),

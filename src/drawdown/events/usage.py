@@ -39,6 +39,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from drawdown.db import portable
+from drawdown.db.portable import JsonPath
 from drawdown.db.types import to_micros
 from drawdown.errors import field
 from drawdown.events import store
@@ -52,7 +54,7 @@ from drawdown.events.windows import (
     key_sql,
 )
 from drawdown.ids import parse_id, render_id
-from drawdown.meters.filters import JsonPath, compile_sql, split_path
+from drawdown.meters.filters import compile_sql, split_path
 from drawdown.money import to_decimal
 from drawdown.tenancy import Tenant
 
@@ -108,7 +110,7 @@ def format_value(value: Decimal | None) -> str | None:
 def _conditions(q: Query, is_sqlite: bool) -> list[Any]:
     ts = type_coerce(c.timestamp, BigInteger)
     conds = [
-        *store.scoped(q.tenant),
+        store.scoped(q.tenant),
         c.name == q.meter.event_name,
         ts >= to_micros(q.time_from),
         ts < to_micros(q.time_to),
@@ -199,7 +201,7 @@ def _combine(func_name: str, parts: Sequence[Any], is_sqlite: bool) -> Decimal |
 
 def aggregate(conn: Connection, q: Query, *, total: bool) -> list[Row]:
     """Aggregated rows per (bucket key, group), or one row for the whole range."""
-    is_sqlite = conn.dialect.name == "sqlite"
+    is_sqlite = portable.is_sqlite(conn)
     if is_sqlite:
         conn.connection.dbapi_connection.create_aggregate(  # type: ignore[union-attr]
             "dd_decimal_sum", 1, _DecimalSum

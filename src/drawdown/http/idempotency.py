@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response
 from pydantic import BaseModel
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from drawdown.clock import utcnow
-from drawdown.db.tables import idempotency_keys
 from drawdown.errors import ConflictError, field
+from drawdown.http import store
 from drawdown.http.deps import RequestContext
 
 __all__ = ["MAX_KEY_LENGTH", "IdempotencyKey", "run_create"]
@@ -38,15 +38,7 @@ def _request_hash(route: str, body: BaseModel | None) -> str:
 
 
 def _lookup(conn: Connection, ctx: RequestContext, key: str, ttl_s: int) -> Any:
-    table = idempotency_keys.c
-    return conn.execute(
-        select(idempotency_keys).where(
-            table.organization_id == ctx.tenant.organization_id,
-            table.mode == ctx.tenant.mode,
-            table.key == key,
-            table.created_at > utcnow() - timedelta(seconds=ttl_s),
-        )
-    ).one_or_none()
+    return store.stored_response(conn, ctx.tenant, key, utcnow() - timedelta(seconds=ttl_s))
 
 
 def _replay(row: Any, request_hash: str) -> Response:
@@ -87,17 +79,17 @@ def run_create(
                 return _replay(row, request_hash)
             _forget_expired(conn, ctx, idempotency_key, ttl_s)
             content = create(conn).model_dump_json()
-            conn.execute(
-                insert(idempotency_keys).values(
-                    organization_id=ctx.tenant.organization_id,
-                    mode=ctx.tenant.mode,
-                    key=idempotency_key,
-                    route=route,
-                    request_sha256=request_hash,
-                    response_status=status_code,
-                    response_body=content,
-                    created_at=utcnow(),
-                )
+            store.insert_response(
+                conn,
+                ctx.tenant,
+                {
+                    "key": idempotency_key,
+                    "route": route,
+                    "request_sha256": request_hash,
+                    "response_status": status_code,
+                    "response_body": content,
+                    "created_at": utcnow(),
+                },
             )
     except IntegrityError:
         with ctx.database.read() as conn:
@@ -109,12 +101,4 @@ def run_create(
 
 
 def _forget_expired(conn: Connection, ctx: RequestContext, key: str, ttl_s: int) -> None:
-    table = idempotency_keys.c
-    conn.execute(
-        delete(idempotency_keys).where(
-            table.organization_id == ctx.tenant.organization_id,
-            table.mode == ctx.tenant.mode,
-            table.key == key,
-            table.created_at <= utcnow() - timedelta(seconds=ttl_s),
-        )
-    )
+    store.forget_older(conn, ctx.tenant, key, utcnow() - timedelta(seconds=ttl_s))

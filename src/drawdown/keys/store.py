@@ -14,12 +14,17 @@ __all__ = [
     "insert_key",
     "insert_organization",
     "list_keys",
+    "organization_ids",
     "revoke_key",
 ]
 
 
 def count_organizations(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(organizations)).scalar_one())
+
+
+def organization_ids(conn: Connection) -> list[uuid.UUID]:
+    return list(conn.execute(select(organizations.c.id).order_by(organizations.c.id)).scalars())
 
 
 def insert_organization(conn: Connection, org_id: uuid.UUID, name: str, now: datetime) -> None:

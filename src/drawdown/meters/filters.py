@@ -19,26 +19,22 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 from sqlalchemy import (
     ColumnElement,
-    Numeric,
-    Text,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
     or_,
     true,
-    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+
+from drawdown.db.portable import JsonPath
 
 __all__ = [
     "MAX_FILTER_CLAUSES",
     "MAX_FILTER_DEPTH",
     "Filter",
     "FilterClause",
-    "JsonPath",
     "Matcher",
     "PropertyPath",
     "compile_sql",
@@ -202,52 +198,6 @@ def matcher_for(filter_json: dict[str, Any] | None) -> Matcher:
 
 
 # ---- SQL ------------------------------------------------------------------------------------
-
-
-class JsonPath:
-    """Typed access to one property path of a JSON column, per backend."""
-
-    def __init__(self, column: Any, keys: list[str], is_sqlite: bool) -> None:
-        self.is_sqlite = is_sqlite
-        self.column: ColumnElement[Any] = column
-        if is_sqlite:
-            self.path: Any = literal("$" + "".join(f'."{key}"' for key in keys), Text)
-        else:
-            self.path = literal(keys, ARRAY(Text))
-
-    def type_of(self) -> ColumnElement[Any]:
-        if self.is_sqlite:
-            return func.json_type(self.column, self.path)
-        return func.jsonb_typeof(self.column.op("#>")(self.path))
-
-    def text(self) -> ColumnElement[Any]:
-        """The value as SQL text (strings unquoted)."""
-        if self.is_sqlite:
-            return func.json_extract(self.column, self.path)
-        return type_coerce(self.column.op("#>>")(self.path), Text)
-
-    def raw(self) -> ColumnElement[Any]:
-        """The value as JSON text (strings quoted), for grouping and distinct counts."""
-        if self.is_sqlite:
-            return self.column.op("->")(self.path)
-        return self.column.op("#>")(self.path)
-
-    def number(self) -> ColumnElement[Any]:
-        if self.is_sqlite:
-            return func.json_extract(self.column, self.path)
-        return cast(self.column.op("#>>")(self.path), Numeric())
-
-    def is_number(self) -> ColumnElement[bool]:
-        kinds = ("integer", "real") if self.is_sqlite else ("number",)
-        return self.type_of().in_(kinds)
-
-    def is_string(self) -> ColumnElement[bool]:
-        return self.type_of() == ("text" if self.is_sqlite else "string")
-
-    def is_bool(self, value: bool) -> ColumnElement[bool]:
-        if self.is_sqlite:
-            return self.type_of() == ("true" if value else "false")
-        return and_(self.type_of() == "boolean", self.text() == ("true" if value else "false"))
 
 
 def _compare_sql(left: Any, operator: str, value: Any, is_sqlite: bool) -> ColumnElement[bool]:

@@ -172,11 +172,11 @@ def update_meter(
         values["aggregation_func"] = changes["aggregation"]["func"]
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
-        store.update_meter(conn, row.id, {**values, "updated_at": now})
+        store.update_meter(conn, tenant, row.id, {**values, "updated_at": now})
     return store.get_by_id(conn, tenant, row.id)
 
 
 def set_status(conn: Connection, tenant: Tenant, row: Any, status: str, now: datetime) -> Any:
     if row.status != status:
-        store.update_meter(conn, row.id, {"status": status, "updated_at": now})
+        store.update_meter(conn, tenant, row.id, {"status": status, "updated_at": now})
     return store.get_by_id(conn, tenant, row.id)

@@ -4,8 +4,9 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Select, exists, insert, or_, select, update
+from sqlalchemy import Connection, Select, exists, insert, or_, select
 
+from drawdown.db.scope import owned, select_owned, update_owned
 from drawdown.db.tables import currencies, events, meters
 from drawdown.tenancy import Tenant
 
@@ -23,37 +24,28 @@ __all__ = [
 c = meters.c
 
 
-def _scoped(tenant: Tenant) -> list[Any]:
-    return [c.organization_id == tenant.organization_id, c.mode == tenant.mode]
-
-
 def insert_meter(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(meters).values(**values))
 
 
 def get_by_id(conn: Connection, tenant: Tenant, meter_id: uuid.UUID) -> Any:
-    return conn.execute(select(meters).where(c.id == meter_id, *_scoped(tenant))).one_or_none()
+    return conn.execute(select_owned(tenant, meters).where(c.id == meter_id)).one_or_none()
 
 
 def get_by_event_name(conn: Connection, tenant: Tenant, event_name: str) -> Any:
-    return conn.execute(
-        select(meters).where(c.event_name == event_name, *_scoped(tenant))
-    ).one_or_none()
+    query = select_owned(tenant, meters).where(c.event_name == event_name)
+    return conn.execute(query).one_or_none()
 
 
-def update_meter(conn: Connection, meter_id: uuid.UUID, values: dict[str, Any]) -> None:
-    conn.execute(update(meters).where(c.id == meter_id).values(**values))
+def update_meter(
+    conn: Connection, tenant: Tenant, meter_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    conn.execute(update_owned(tenant, meters).where(c.id == meter_id).values(**values))
 
 
 def events_exist(conn: Connection, tenant: Tenant, event_name: str) -> bool:
     e = events.c
-    query = select(
-        exists().where(
-            e.organization_id == tenant.organization_id,
-            e.mode == tenant.mode,
-            e.name == event_name,
-        )
-    )
+    query = select(exists().where(owned(events, tenant), e.name == event_name))
     return bool(conn.execute(query).scalar())
 
 
@@ -62,9 +54,9 @@ def meters_for_names(conn: Connection, tenant: Tenant, names: Collection[str]) -
     if not names:
         return []
     query = (
-        select(meters, currencies.c.decimals)
+        select_owned(tenant, meters, meters, currencies.c.decimals)
         .join(currencies, currencies.c.id == c.currency_id)
-        .where(c.event_name.in_(list(names)), *_scoped(tenant))
+        .where(c.event_name.in_(list(names)))
     )
     return list(conn.execute(query))
 
@@ -72,7 +64,7 @@ def meters_for_names(conn: Connection, tenant: Tenant, names: Collection[str]) -
 def list_query(
     tenant: Tenant, *, event_name: str | None, status: str | None, q: str | None
 ) -> Select[Any]:
-    query = select(meters).where(*_scoped(tenant))
+    query = select_owned(tenant, meters)
     if event_name is not None:
         query = query.where(c.event_name == event_name)
     if status is not None:

@@ -82,9 +82,11 @@ def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now:
     return credits.create_grant(conn, tenant, request, now)
 
 
-def project(conn: Connection, rows: Sequence[Any], now: datetime) -> dict[uuid.UUID, Any]:
+def project(
+    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
+) -> dict[uuid.UUID, Any]:
     """Grant states as of ``now`` (an expiry that has passed reads as expired at once)."""
-    return credits.project_grants(conn, rows, now)
+    return credits.project_grants(conn, tenant, rows, now)
 
 
 class _Lookups:
@@ -99,7 +101,7 @@ class _Lookups:
         if customer_id not in self.customers:
             row = customers_store.get_by_id(self.conn, self.tenant, customer_id)
             if row is None:  # deleted customers keep their history
-                row = store.customer_in_any_state(self.conn, customer_id)
+                row = store.customer_in_any_state(self.conn, self.tenant, customer_id)
             self.customers[customer_id] = render.customer(customers.render(row))
         return self.customers[customer_id]
 
@@ -144,7 +146,7 @@ def render_grant(row: Any, state: Any, look: _Lookups) -> PkCreditGrant:
 def render_grants(
     conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
 ) -> list[PkCreditGrant]:
-    states = project(conn, rows, now)
+    states = project(conn, tenant, rows, now)
     look = lookups(conn, tenant)
     return [render_grant(row, states.get(row.id), look) for row in rows]
 
@@ -156,7 +158,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
         tenant, customer_id=customer.id, currency_id=None, statuses=("pending", "active")
     )
     rows = conn.execute(query.order_by(credits_store.g.id)).all()
-    states = project(conn, rows, now)
+    states = project(conn, tenant, rows, now)
     look = lookups(conn, tenant)
     out: dict[str, Any] = {}
     for row in rows:
@@ -207,7 +209,7 @@ def debts(
     else:
         cur = None if currency_id is None else currencies.get_currency(conn, tenant, currency_id)
         ids = store.customers_with_debt(conn, tenant, None if cur is None else cur.id)
-        owners = [store.customer_in_any_state(conn, cid) for cid in ids]
+        owners = [store.customer_in_any_state(conn, tenant, cid) for cid in ids]
     totals: dict[str, int] = {}
     for owner in owners:
         for balance in credits.account_balances(conn, tenant, owner, now):

@@ -146,7 +146,7 @@ def _account_debts(
 ) -> dict[Any, int]:
     out: dict[Any, int] = {}
     for customer_id in customer_ids:
-        customer = store.customer_in_any_state(conn, customer_id)
+        customer = store.customer_in_any_state(conn, tenant, customer_id)
         for balance in credits.account_balances(conn, tenant, customer, now):
             out[(customer_id, balance.currency_id)] = balance.debt
     return out

@@ -73,14 +73,14 @@ class _Context:
     """The events, meters and grants a page of entries points at, loaded once."""
 
     def __init__(self, conn: Connection, tenant: Tenant, rows: Sequence[Any], now: Any) -> None:
-        self.events = store.events_by_id(conn, {r.event_id for r in rows if r.event_id})
+        self.events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
         names = {ev.name for ev in self.events.values()}
         self.meters = store.meters_by_event_name(conn, tenant, names)
         grant_rows = [
             credits_store.get_grant(conn, tenant, gid)
             for gid in {r.grant_id for r in rows if r.grant_id}
         ]
-        states = project(conn, grant_rows, now)
+        states = project(conn, tenant, grant_rows, now)
         self.look = lookups(conn, tenant)
         self.grants: dict[uuid.UUID, dict[str, Any]] = {}
         for row in grant_rows:
@@ -131,7 +131,7 @@ def render_entries(
 
 def usage_totals(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> tuple[Decimal, int, int]:
     """(total quantity in meter units, total credits in base units, row count)."""
-    events = store.events_by_id(conn, {r.event_id for r in rows if r.event_id})
+    events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
     by_name = store.meters_by_event_name(conn, tenant, {ev.name for ev in events.values()})
     quantity, credits_units = Decimal(0), 0
     for row in rows:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, Select, func, select
 
+from drawdown.db.scope import select_owned
 from drawdown.db.tables import credit_accounts, customers, events, ledger_entries, meters
 from drawdown.tenancy import Tenant
 
@@ -41,24 +42,23 @@ def count_and_page(
     return count, rows
 
 
-def customer_in_any_state(conn: Connection, customer_id: uuid.UUID) -> Any:
+def customer_in_any_state(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
     """A customer even if deleted: history (grants, entries) keeps pointing at it."""
-    return conn.execute(select(customers).where(customers.c.id == customer_id)).one()
-
-
-def _tenant(table: Any, tenant: Tenant) -> list[Any]:
-    return [table.c.organization_id == tenant.organization_id, table.c.mode == tenant.mode]
+    query = select_owned(tenant, customers).where(customers.c.id == customer_id)
+    return conn.execute(query).one()
 
 
 def event_id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
-    query = select(events.c.id).where(events.c.identifier == identifier, *_tenant(events, tenant))
+    query = select_owned(tenant, events, events.c.id).where(events.c.identifier == identifier)
     return conn.execute(query).scalar_one_or_none()
 
 
-def events_by_id(conn: Connection, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Any]:
+def events_by_id(
+    conn: Connection, tenant: Tenant, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
     if not ids:
         return {}
-    rows = conn.execute(select(events).where(events.c.id.in_(list(ids))))
+    rows = conn.execute(select_owned(tenant, events).where(events.c.id.in_(list(ids))))
     return {row.id: row for row in rows}
 
 
@@ -67,15 +67,15 @@ def meters_by_event_name(
 ) -> dict[str, Any]:
     if not names:
         return {}
-    query = select(meters).where(meters.c.event_name.in_(list(names)), *_tenant(meters, tenant))
+    query = select_owned(tenant, meters).where(meters.c.event_name.in_(list(names)))
     return {row.event_name: row for row in conn.execute(query)}
 
 
 def meter_for_currency(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Any:
     """The oldest meter drawing on this currency, if any."""
     query = (
-        select(meters)
-        .where(meters.c.currency_id == currency_id, *_tenant(meters, tenant))
+        select_owned(tenant, meters)
+        .where(meters.c.currency_id == currency_id)
         .order_by(meters.c.id)
         .limit(1)
     )
@@ -87,7 +87,7 @@ def customers_with_debt(
 ) -> list[uuid.UUID]:
     """Customers whose stored debt is positive (a read may find some of it settled)."""
     a = credit_accounts.c
-    query = select(a.customer_id).where(a.debt > 0, *_tenant(credit_accounts, tenant))
+    query = select_owned(tenant, credit_accounts, a.customer_id).where(a.debt > 0)
     if currency_id is not None:
         query = query.where(a.currency_id == currency_id)
     return list(conn.execute(query.distinct()).scalars())
@@ -95,12 +95,12 @@ def customers_with_debt(
 
 def event_ids_named(tenant: Tenant, name: str) -> Select[Any]:
     """Ids of the events called ``name``, for ``IN (...)`` filters."""
-    return select(events.c.id).where(events.c.name == name, *_tenant(events, tenant))
+    return select_owned(tenant, events, events.c.id).where(events.c.name == name)
 
 
 def measured_by_a_meter(tenant: Tenant) -> ColumnElement[bool]:
     """A condition on events: some meter of the tenant has the event's name."""
-    names = select(meters.c.event_name).where(*_tenant(meters, tenant))
+    names = select_owned(tenant, meters, meters.c.event_name)
     return events.c.name.in_(names)
 
 
@@ -110,9 +110,7 @@ def entries_for_events(
     if not event_ids:
         return []
     e = ledger_entries.c
-    query = select(ledger_entries).where(
-        e.event_id.in_(list(event_ids)), *_tenant(ledger_entries, tenant)
-    )
+    query = select_owned(tenant, ledger_entries).where(e.event_id.in_(list(event_ids)))
     return list(conn.execute(query.order_by(e.sequence)))
 
 

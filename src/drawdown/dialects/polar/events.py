@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, false
 
 from drawdown.customers import store as customer_store
+from drawdown.db import portable
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
@@ -121,7 +122,7 @@ def _conditions(
     meter_id: str | None,
     filter_json: str | None,
 ) -> list[Any]:
-    is_sqlite = conn.dialect.name == "sqlite"
+    is_sqlite = portable.is_sqlite(conn)
     extra: list[Any] = []
     if customer_ids:
         extra.append(store.c.customer_id.in_(_uuids(customer_ids, "customer_id")))
