@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.commands import accounts, customers, grants, meters
+from drawdown.commands import accounts, customers, grants, holds, meters
 from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
 
@@ -37,6 +37,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(customers.app, name="customers")
 app.add_typer(meters.app, name="meters")
 app.add_typer(grants.app, name="grants")
+app.add_typer(holds.app, name="holds")
 app.command("balance")(accounts.balance)
 app.command("ledger")(accounts.ledger)
 app.command("ingest")(ingest)
