@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from drawdown.keys import service as keys
@@ -15,7 +16,43 @@ def test_missing_and_unknown_key(test_client: Any) -> None:
     response = test_client.get("/v1/customers", headers={"Authorization": "Bearer dd_test_nope"})
     assert_problem(response, 401, "invalid_api_key")
     response = test_client.get("/v1/customers", headers={"Authorization": "Basic abc"})
+    assert_problem(response, 401, "invalid_api_key")
+    response = test_client.get("/v1/customers", headers={"Authorization": "Token abc"})
     assert_problem(response, 401, "missing_api_key")
+
+
+def _basic(user: str, password: str = "") -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_http_basic_with_the_key_as_user_name(make_api: Any, database: Any) -> None:
+    """Stripe's curl -u KEY: convention, on every surface, with the Bearer key rules."""
+    api = make_api(scope="read")
+    client = api.client
+    created = api.ok("GET", "/v1/customers")
+    for path in ("/v1/customers", "/polar/v1/customers/", "/paymentkit/api/meters?livemode=false"):
+        assert client.get(path, headers=_basic(api.secret)).status_code == 200, path
+        # The password is not used (curl -u KEY: sends an empty one).
+        assert client.get(path, headers=_basic(api.secret, "x")).status_code == 200, path
+    assert client.get("/v1/customers", headers=_basic(api.secret)).json() == created
+    assert_problem(
+        client.get("/v1/customers", headers=_basic("dd_test_nope")), 401, "invalid_api_key"
+    )
+    assert_problem(
+        client.get("/v1/customers", headers=_basic("", api.secret)), 401, "missing_api_key"
+    )
+    # Scope and mode rules are the key's, as with Bearer.
+    assert_problem(
+        client.post("/v1/customers", json={}, headers=_basic(api.secret)), 403, "insufficient_scope"
+    )
+    live = client.get("/paymentkit/api/meters?livemode=true", headers=_basic(api.secret))
+    assert (live.status_code, live.json()["code"]) == (400, "livemode_mismatch")
+    with database.write() as conn:
+        row = next(
+            k for k in keys.list_keys(conn) if k.organization_id == api.tenant.organization_id
+        )
+        keys.revoke_key(conn, row.id)
+    assert_problem(client.get("/v1/customers", headers=_basic(api.secret)), 401, "invalid_api_key")
 
 
 def test_read_scope_cannot_write(make_api: Any) -> None:

@@ -152,28 +152,61 @@ def keys_create(
     organization: Annotated[
         str | None, typer.Option(help="Organization id (default: the only one)")
     ] = None,
+    blocklet_app_pk: Annotated[
+        str | None,
+        typer.Option(
+            "--blocklet-app-pk",
+            help="Register a Blocklet app public key (0x + 64 hex digits) instead: requests "
+            "the Payment Kit client signs with it act for the organization, in the mode "
+            "their livemode parameter names (--mode is not used).",
+        ),
+    ] = None,
 ) -> None:
-    """Create an API key and print its secret once."""
+    """Create an API key and print its secret once (or register a Blocklet app key)."""
+    from drawdown.errors import DrawdownError
     from drawdown.keys import service
 
     if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
         typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
         raise typer.Exit(2)
     database = _database(_settings().database_url)
-    with database.write() as conn:
-        org_id = _organization(conn, organization)
-        created = service.create_key(conn, Tenant(org_id, mode), scope, name)
-    typer.echo(created.secret)
+    try:
+        with database.write() as conn:
+            org_id = _organization(conn, organization)
+            if blocklet_app_pk is not None:
+                app_key = service.create_app_key(conn, org_id, blocklet_app_pk, scope, name)
+            else:
+                created = service.create_key(conn, Tenant(org_id, mode), scope, name)
+    except DrawdownError as exc:
+        typer.echo(f"drawdown: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    if blocklet_app_pk is not None:
+        typer.echo(f"registered Blocklet app key {app_key.id.hex} ({app_key.public_key_hex})")
+    else:
+        typer.echo(created.secret)
+
+
+@keys_app.command("blocklet-keypair")
+def keys_blocklet_keypair() -> None:
+    """Generate a Blocklet app key pair for @blocklet/payment-js: BLOCKLET_APP_SK for the
+    client's environment, and the public key to register with
+    'drawdown keys create --blocklet-app-pk'. Nothing is stored."""
+    from drawdown.keys.component_sig import generate_app_keypair
+
+    secret, public = generate_app_keypair()
+    typer.echo(f"BLOCKLET_APP_SK={secret}")
+    typer.echo(f"BLOCKLET_APP_PK={public}")
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List API keys (never their secrets)."""
+    """List API keys (never their secrets) and registered Blocklet app keys."""
     from drawdown.keys import service
 
     database = _database(_settings().database_url)
     with database.read() as conn:
         rows = service.list_keys(conn)
+        app_keys = service.list_app_keys(conn)
     typer.echo(f"{'id':34} {'prefix':14} {'mode':5} {'scope':7} {'status':8} name")
     for row in rows:
         status = "revoked" if row.revoked_at else "active"
@@ -181,13 +214,21 @@ def keys_list() -> None:
             f"{row.id.hex:34} {row.display_prefix:14} {row.mode:5} {row.scope:7} {status:8} "
             f"{row.name}"
         )
+    for key in app_keys:
+        status = "revoked" if key.revoked else "active"
+        # Blocklet app keys act in either mode (the request's livemode parameter).
+        typer.echo(
+            f"{key.id.hex:34} {key.public_key_hex[:12] + '..':14} {'any':5} {key.scope:7} "
+            f"{status:8} {key.name} (Blocklet app {key.public_key_hex})"
+        )
 
 
 @keys_app.command("revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id from 'keys list'")],
 ) -> None:
-    """Revoke an API key; it stops working within seconds on every server."""
+    """Revoke an API key or a Blocklet app key; it stops working within seconds on every
+    server."""
     from drawdown.errors import NotFoundError
     from drawdown.keys import service
 

@@ -27,6 +27,7 @@ from drawdown.db.types import JSONType, Timestamp
 
 __all__ = [
     "api_keys",
+    "blocklet_app_keys",
     "credit_accounts",
     "credit_grants",
     "credit_holds",
@@ -79,6 +80,22 @@ api_keys = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
     CheckConstraint("mode IN ('live', 'test')", name="mode"),
+    CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
+)
+
+# Blocklet app public keys whose component signatures act for an organization (the Payment
+# Kit client); the mode comes from each request's livemode parameter, as in Payment Kit.
+blocklet_app_keys = Table(
+    "blocklet_app_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    # Raw Ed25519 public key, 64 lowercase hex digits (no 0x).
+    Column("public_key", String(64), nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,7 +17,16 @@ from drawdown.errors import AuthenticationError, PermissionDeniedError
 from drawdown.keys import service as keys
 from drawdown.tenancy import Access, Principal, Tenant
 
-__all__ = ["Ctx", "IngestCtx", "ReadCtx", "RequestContext", "WriteCtx", "bearer_token"]
+__all__ = [
+    "Ctx",
+    "IngestCtx",
+    "ReadCtx",
+    "RequestContext",
+    "WriteCtx",
+    "api_key_principal",
+    "bearer_token",
+    "context_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,32 +41,62 @@ class RequestContext:
         return self.principal.tenant
 
 
-def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+_MISSING = (
+    "Missing API key: send 'Authorization: Bearer <key>' (or HTTP Basic, the key as user name)"
+)
+
+
+def _basic_user(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationError(
-            "Missing API key: send 'Authorization: Bearer <key>'", code="missing_api_key"
+            "Malformed HTTP Basic credentials", code="invalid_api_key"
+        ) from None
+    # Stripe's convention (curl -u KEY:): the key is the user name, the password is unused.
+    return decoded.partition(":")[0]
+
+
+def bearer_token(request: Request) -> str:
+    """The API key of ``Authorization: Bearer <key>`` or ``Authorization: Basic``
+    base64(``<key>:``)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    token = credentials.strip()
+    if scheme.lower() == "basic" and token:
+        token = _basic_user(token).strip()
+    elif scheme.lower() != "bearer":
+        token = ""
+    if not token:
+        raise AuthenticationError(_MISSING, code="missing_api_key")
+    return token
+
+
+def api_key_principal(request: Request) -> Principal:
+    token = bearer_token(request)
+    # A recently seen key needs no connection at all (one transaction less per call).
+    principal = keys.cached_principal(token)
+    if principal is None:
+        database: Database = request.app.state.database
+        with database.read() as conn:
+            principal = keys.authenticate(conn, token)
+    return principal
+
+
+def context_for(request: Request, principal: Principal, access: Access) -> RequestContext:
+    """The context of an authenticated caller, once its scope allows ``access``."""
+    if not principal.allows(access):
+        raise PermissionDeniedError(
+            f"This key's scope '{principal.scope}' does not allow {access} calls",
+            code="insufficient_scope",
         )
-    return token.strip()
+    state = request.app.state
+    return RequestContext(principal, state.database, state.settings, state.clock)
 
 
 def _requires(access: Access) -> Callable[[Request], RequestContext]:
     def dependency(request: Request) -> RequestContext:
-        database: Database = request.app.state.database
-        token = bearer_token(request)
-        # A recently seen key needs no connection at all (one transaction less per call).
-        principal = keys.cached_principal(token)
-        if principal is None:
-            with database.read() as conn:
-                principal = keys.authenticate(conn, token)
-        if not principal.allows(access):
-            raise PermissionDeniedError(
-                f"This API key's scope '{principal.scope}' does not allow {access} calls",
-                code="insufficient_scope",
-            )
-        state = request.app.state
-        return RequestContext(principal, database, state.settings, state.clock)
+        return context_for(request, api_key_principal(request), access)
 
     return dependency
 

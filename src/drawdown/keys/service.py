@@ -15,19 +15,24 @@ from typing import Any
 from sqlalchemy import Connection
 
 from drawdown.clock import utcnow
-from drawdown.errors import AuthenticationError, NotFoundError
+from drawdown.errors import AuthenticationError, ConflictError, DrawdownError, NotFoundError
 from drawdown.ids import new_id
-from drawdown.keys import store
+from drawdown.keys import component_sig, store
 from drawdown.tenancy import Mode, Principal, Scope, Tenant
 
 __all__ = [
     "AUTH_CACHE_TTL_S",
+    "MAX_SIGNATURE_WINDOW_S",
+    "AppKey",
     "CreatedKey",
     "authenticate",
+    "authenticate_signature",
     "bootstrap",
     "cached_principal",
+    "create_app_key",
     "create_key",
     "create_organization",
+    "list_app_keys",
     "list_keys",
     "revoke_key",
 ]
@@ -78,9 +83,12 @@ def list_keys(conn: Connection, organization_id: uuid.UUID | None = None) -> lis
 
 
 def revoke_key(conn: Connection, key_id: uuid.UUID) -> None:
-    if not store.revoke_key(conn, key_id, utcnow()):
+    """Revoke an API key or a Blocklet app key (ids never collide)."""
+    now = utcnow()
+    if not store.revoke_key(conn, key_id, now) and not store.revoke_app_key(conn, key_id, now):
         raise NotFoundError(f"No active API key {key_id}")
     _auth_cache.clear()
+    _app_keys_cache.clear()
 
 
 def cached_principal(secret: str) -> Principal | None:
@@ -114,3 +122,111 @@ def bootstrap(conn: Connection) -> CreatedKey | None:
         return None
     org_id = create_organization(conn, "Default organization")
     return create_key(conn, Tenant(org_id, "test"), "full", name="bootstrap")
+
+
+# The SDK signs with exp = iat + 300: a signature older than that (or claiming a longer life)
+# is refused, so a captured request can be replayed for at most this long.
+MAX_SIGNATURE_WINDOW_S = 300
+_app_keys_cache: dict[str, tuple[float, list[AppKey]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class AppKey:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    scope: Scope
+    name: str
+    public_key: bytes
+    revoked: bool
+
+    @property
+    def public_key_hex(self) -> str:
+        return "0x" + self.public_key.hex()
+
+
+def _app_key(row: Any) -> AppKey:
+    return AppKey(
+        id=row.id,
+        organization_id=row.organization_id,
+        scope=row.scope,
+        name=row.name,
+        public_key=bytes.fromhex(row.public_key),
+        revoked=row.revoked_at is not None,
+    )
+
+
+def create_app_key(
+    conn: Connection,
+    organization_id: uuid.UUID,
+    public_key: str,
+    scope: Scope = "full",
+    name: str = "blocklet app",
+) -> AppKey:
+    """Register a Blocklet app's Ed25519 public key (``0x`` + 64 hex digits) for an
+    organization; requests it signs act for that organization in either mode."""
+    try:
+        raw = component_sig.parse_public_key(public_key)
+    except ValueError as exc:
+        raise DrawdownError(str(exc), code="invalid_public_key") from None
+    if store.active_app_keys(conn, raw.hex()):
+        raise ConflictError("This public key is already registered", code="public_key_taken")
+    key_id = new_id()
+    values = {
+        "id": key_id,
+        "organization_id": organization_id,
+        "scope": scope,
+        "name": name,
+        "public_key": raw.hex(),
+        "created_at": utcnow(),
+    }
+    store.insert_app_key(conn, values)
+    _app_keys_cache.clear()
+    return AppKey(key_id, organization_id, scope, name, raw, revoked=False)
+
+
+def list_app_keys(conn: Connection, organization_id: uuid.UUID | None = None) -> list[AppKey]:
+    return [_app_key(row) for row in store.list_app_keys(conn, organization_id)]
+
+
+def _active_app_keys(conn: Connection, *, fresh: bool = False) -> list[AppKey]:
+    cached = _app_keys_cache.get("active")
+    if not fresh and cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    active = [_app_key(row) for row in store.active_app_keys(conn)]
+    _app_keys_cache["active"] = (time.monotonic() + AUTH_CACHE_TTL_S, active)
+    return active
+
+
+def _matching_app_key(conn: Connection, signed: component_sig.SignedRequest) -> AppKey | None:
+    # The cached list first; a key registered since (on any server) is found by re-reading.
+    for fresh in (False, True):
+        by_public_key = {key.public_key: key for key in _active_app_keys(conn, fresh=fresh)}
+        matched = component_sig.verify(signed, by_public_key)
+        if matched is not None:
+            return by_public_key[matched]
+    return None
+
+
+def authenticate_signature(
+    conn: Connection, signed: component_sig.SignedRequest, mode: Mode, now_s: int
+) -> Principal:
+    """The principal of the registered app key whose signature ``signed`` carries, in
+    ``mode``. A revoked key stops working within AUTH_CACHE_TTL_S on every server."""
+    if signed.exp < now_s:
+        raise AuthenticationError("The component signature has expired", code="expired_signature")
+    if signed.iat > now_s + component_sig.MAX_IAT_SKEW_S:
+        raise AuthenticationError(
+            "The component signature's iat is in the future", code="invalid_signature"
+        )
+    if signed.exp - signed.iat > MAX_SIGNATURE_WINDOW_S:
+        raise AuthenticationError(
+            f"A component signature may live at most {MAX_SIGNATURE_WINDOW_S} s",
+            code="invalid_signature",
+        )
+    key = _matching_app_key(conn, signed)
+    if key is None:
+        raise AuthenticationError(
+            "The component signature matches no registered Blocklet app key",
+            code="invalid_signature",
+        )
+    return Principal(Tenant(key.organization_id, mode), key.scope, key.id)

@@ -6,15 +6,19 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from drawdown.db.tables import api_keys, organizations
+from drawdown.db.tables import api_keys, blocklet_app_keys, organizations
 
 __all__ = [
+    "active_app_keys",
     "count_organizations",
     "find_key_by_hash",
+    "insert_app_key",
     "insert_key",
     "insert_organization",
+    "list_app_keys",
     "list_keys",
     "organization_ids",
+    "revoke_app_key",
     "revoke_key",
 ]
 
@@ -52,6 +56,35 @@ def revoke_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
     result = conn.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+def insert_app_key(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(blocklet_app_keys).values(**values))
+
+
+def active_app_keys(conn: Connection, public_key: str | None = None) -> list[Any]:
+    """Every unrevoked app key (or those with ``public_key``): signatures name no key, so
+    the verifier tries each."""
+    query = select(blocklet_app_keys).where(blocklet_app_keys.c.revoked_at.is_(None))
+    if public_key is not None:
+        query = query.where(blocklet_app_keys.c.public_key == public_key)
+    return list(conn.execute(query.order_by(blocklet_app_keys.c.id)))
+
+
+def list_app_keys(conn: Connection, organization_id: uuid.UUID | None) -> list[Any]:
+    query = select(blocklet_app_keys).order_by(blocklet_app_keys.c.id)
+    if organization_id is not None:
+        query = query.where(blocklet_app_keys.c.organization_id == organization_id)
+    return list(conn.execute(query))
+
+
+def revoke_app_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
+    result = conn.execute(
+        update(blocklet_app_keys)
+        .where(blocklet_app_keys.c.id == key_id, blocklet_app_keys.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     return result.rowcount == 1

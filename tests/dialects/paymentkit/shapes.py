@@ -145,6 +145,10 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 
 def assert_page(body: Any, item_type: str) -> list[Any]:
+    if item_type == "TCreditTransactionExpanded":
+        # The credit-based billing guide reads transactions.total / transactions.data.
+        body = dict(body)
+        assert (body.pop("total"), body.pop("data")) == (body["count"], body["list"])
     assert_shape(body, "Paginated")
     assert set(body["paging"]) == {"page", "pageSize", "total", "totalPages"}
     for i, item in enumerate(body["list"]):

@@ -94,6 +94,8 @@ def test_the_guide_four_steps(pk: Any, clock: Any) -> None:
         "GET", f"{BASE}/credit-transactions?customer_id={customer['id']}&page=1&pageSize=10"
     )
     (tx,) = assert_page(txs, "TCreditTransactionExpanded")
+    # The guide reads transactions.total and transactions.data: the same page under its names.
+    assert (txs["total"], txs["data"]) == (txs["count"], txs["list"]) == (1, [tx])
     assert (tx["credit_amount"], tx["quantity"], tx["remaining_balance"]) == ("1000", "10", "99000")
     assert tx["credit_grant_id"] == created["id"] and tx["source"] == event["id"]
     assert (tx["meter_id"], tx["meter_event_name"], tx["meter_unit"]) == (

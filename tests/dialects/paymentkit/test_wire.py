@@ -14,12 +14,13 @@ def test_our_api_keys_as_bearer_tokens(pk: Any, test_client: Any) -> None:
     missing = test_client.get(f"{BASE}/meters")
     assert_error(missing, 401, "missing_api_key")
     assert missing.headers["www-authenticate"] == "Bearer"
-    # Payment Kit's component signature headers are not credentials here.
+    # Component signature headers that do not verify are refused the same way
+    # (tests/dialects/paymentkit/test_component_sig.py has the signatures that do).
     signed = test_client.get(
         f"{BASE}/meters",
         headers={"x-component-did": "z2qa", "x-component-sig": "0xabc", "x-component-sig-iat": "1"},
     )
-    assert_error(signed, 401, "missing_api_key")
+    assert_error(signed, 401, "invalid_signature")
     wrong = test_client.get(f"{BASE}/meters", headers={"Authorization": "Bearer dd_test_nope"})
     assert_error(wrong, 401, "invalid_api_key")
 

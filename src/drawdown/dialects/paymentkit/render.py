@@ -19,6 +19,7 @@ from drawdown.dialects.paymentkit.schemas import (
     PkMeter,
     PkPage,
     PkPaymentCurrency,
+    PkTransactionPage,
 )
 from drawdown.dialects.paymentkit.wire import iso_ms
 from drawdown.meters.schemas import MeterOut
@@ -125,4 +126,14 @@ def page(items: Sequence[Any], count: int, page_number: int, page_size: int) -> 
             total=count,
             totalPages=math.ceil(count / page_size),
         ),
+    )
+
+
+def transaction_page(
+    items: Sequence[Any], count: int, page_number: int, page_size: int
+) -> PkTransactionPage:
+    """A page of credit transactions, with the guide's ``total``/``data`` aliases."""
+    base = page(items, count, page_number, page_size)
+    return PkTransactionPage(
+        count=base.count, list=base.list, paging=base.paging, total=count, data=base.list
     )

@@ -16,9 +16,12 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from drawdown.errors import DrawdownError, ValidationFailed
-from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext, WriteCtx
+from drawdown.http.component_auth import component_principal
+from drawdown.http.deps import RequestContext, api_key_principal, context_for
+from drawdown.tenancy import Access
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -95,8 +98,9 @@ LivemodeParam = Annotated[
     bool | None,
     Query(
         description=(
-            "Payment Kit's mode flag. The API key decides the mode; a value that disagrees "
-            "with the key's mode is refused (400 livemode_mismatch) rather than ignored."
+            "Payment Kit's mode flag. With an API key the key decides the mode, and a value "
+            "that disagrees is refused (400 livemode_mismatch); with a component signature "
+            "it names the mode (live when absent)."
         )
     ),
 ]
@@ -114,16 +118,27 @@ def _check_livemode(ctx: RequestContext, livemode: bool | None) -> RequestContex
     return ctx
 
 
-def _read(ctx: ReadCtx, livemode: LivemodeParam = None) -> RequestContext:
-    return _check_livemode(ctx, livemode)
+async def _context(request: Request, access: Access, livemode: bool | None) -> RequestContext:
+    """An API key (Bearer or Basic) when the request has an Authorization header; otherwise
+    a Blocklet component signature, which acts in the mode ``livemode`` names."""
+    if "authorization" not in request.headers:
+        principal = await component_principal(request, livemode)
+        if principal is not None:
+            return context_for(request, principal, access)
+    principal = await run_in_threadpool(api_key_principal, request)
+    return _check_livemode(context_for(request, principal, access), livemode)
 
 
-def _ingest(ctx: IngestCtx, livemode: LivemodeParam = None) -> RequestContext:
-    return _check_livemode(ctx, livemode)
+async def _read(request: Request, livemode: LivemodeParam = None) -> RequestContext:
+    return await _context(request, "read", livemode)
 
 
-def _write(ctx: WriteCtx, livemode: LivemodeParam = None) -> RequestContext:
-    return _check_livemode(ctx, livemode)
+async def _ingest(request: Request, livemode: LivemodeParam = None) -> RequestContext:
+    return await _context(request, "ingest", livemode)
+
+
+async def _write(request: Request, livemode: LivemodeParam = None) -> RequestContext:
+    return await _context(request, "write", livemode)
 
 
 ReadPk = Annotated[RequestContext, Depends(_read)]

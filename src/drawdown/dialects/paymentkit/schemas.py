@@ -28,6 +28,7 @@ __all__ = [
     "PkMeterEvent",
     "PkPage",
     "PkPaymentCurrency",
+    "PkTransactionPage",
     "Success",
     "UnixSeconds",
 ]
@@ -265,6 +266,14 @@ class PkPage(BaseModel):
     count: int
     list: list[Any]
     paging: Paging
+
+
+class PkTransactionPage(PkPage):
+    """The credit transaction list: Payment Kit's page plus the names its credit-based
+    billing guide reads (``transactions.total``, ``transactions.data``), the same values."""
+
+    total: int
+    data: list[Any]
 
 
 class Success(BaseModel):

@@ -19,7 +19,11 @@ from drawdown.dialects.paymentkit.routing import (
     PaymentKitRoute,
     ReadPk,
 )
-from drawdown.dialects.paymentkit.schemas import PkCreditTransaction, PkPage, UnixSeconds
+from drawdown.dialects.paymentkit.schemas import (
+    PkCreditTransaction,
+    PkTransactionPage,
+    UnixSeconds,
+)
 from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms
 from drawdown.errors import field
@@ -92,7 +96,7 @@ def _filters(
     return filters, event_name
 
 
-@router.get("", response_model=PkPage)
+@router.get("", response_model=PkTransactionPage)
 def list_transactions(
     ctx: ReadPk,
     page: PageParam = 1,
@@ -105,18 +109,18 @@ def list_transactions(
     start: UnixSeconds | None = None,
     end: UnixSeconds | None = None,
     type: TypesParam = None,
-) -> PkPage:
+) -> PkTransactionPage:
     args = locals()
     types = _types(type)
     with ctx.database.read() as conn:
         try:
             filters, event_name = _filters(conn, ctx.tenant, args)
         except _Nothing:
-            return render.page([], 0, page, page_size)
+            return render.transaction_page([], 0, page, page_size)
         query = ledger.entry_query(ctx.tenant, filters, types, event_name)
         count, rows = count_and_page(conn, query, credits_store.e.id, page, page_size)
         items = ledger.render_entries(conn, ctx.tenant, rows, ctx.clock.now())
-    return render.page(items, count, page, page_size)
+    return render.transaction_page(items, count, page, page_size)
 
 
 @router.get("/summary")
