@@ -30,6 +30,7 @@ __all__ = ["StorageFloor", "ingest", "reads", "record_memory", "usage"]
 
 INGEST_PATH = "/v1/events/ingest"
 READ_TARGETS_PER_CLIENT = 1000  # distinct requests each client cycles through
+HOLDS_PER_CUSTOMER = 2
 WARMUP = 2
 
 
@@ -163,7 +164,8 @@ def reads(
             )
         )
     healthz: dict[int, float] = {}
-    for label, urls in targets:
+
+    def measure(label: str, urls: list[str]) -> None:
         for clients in (1, 4):
             per_client = [
                 [Request("GET", rng.choice(urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
@@ -197,6 +199,16 @@ def reads(
                 result.errors,
             )
             progress(f"{label} x{clients}: {result.requests_per_s:,.0f} req/s {result.first_error}")
+
+    for label, urls in targets:
+        measure(label, urls)
+    if len(targets) > 1 and "/v1/holds" in paths:
+        placed = _place_holds(server, fixture, METERS[1].event_name)
+        section.notes.append(
+            f"'with holds': {placed} active holds placed first ({HOLDS_PER_CUSTOMER} per "
+            "customer that could fit them), which every access check then counts."
+        )
+        measure(targets[1][0] + " (with holds)", targets[1][1])
     section.notes.append(CPU_NOTE)
 
 
@@ -379,3 +391,19 @@ def _usage_queries(
             label, buckets, timings[0] * 1000, statistics.median(later) * 1000, len(timings)
         )
         progress(f"usage {label}: {timings[0] * 1000:.0f} ms first")
+
+
+def _place_holds(server: Server, fixture: TenantFixture, meter: str) -> int:
+    """Active holds (small, long timeout) for every customer; how many were placed."""
+    placed = 0
+    with httpx.Client(base_url=server.url, headers=fixture.headers, timeout=30) as client:
+        for customer_id in fixture.customer_ids:
+            for _ in range(HOLDS_PER_CUSTOMER):
+                body = {
+                    "customer_id": customer_id,
+                    "meter_id": meter,
+                    "amount": "0.01",
+                    "timeout_s": 86_400,
+                }
+                placed += client.post("/v1/holds", json=body).status_code == 201
+    return placed

@@ -26,17 +26,22 @@ SERVER_MODULES = (
 def test_public_api_is_pinned() -> None:
     assert sorted(drawdown.__all__) == sorted([
         "APIConnectionError", "APIError", "APIStatusError", "APITimeoutError", "Access",
-        "AsyncClient", "AuthenticationError", "BadRequestError", "Balance", "Client",
-        "ConflictError", "CreditGrant", "CreditTransaction", "Currency", "Customer", "Event",
-        "FieldError", "IngestBatchError", "IngestResult", "IngestTotals", "Meter",
-        "MeterAggregation", "MeterUsage", "NotFoundError", "OMIT", "Page",
-        "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError", "ServerError",
-        "UsageBucket", "ValidationFailedError", "__version__",
+        "AsyncClient", "AsyncReservation", "AuthenticationError", "BadRequestError", "Balance",
+        "Client", "ConflictError", "CreditGrant", "CreditTransaction", "Currency", "Customer",
+        "Event", "FieldError", "Hold", "IngestBatchError", "IngestResult", "IngestTotals",
+        "InsufficientCreditsError", "Meter", "MeterAggregation", "MeterUsage", "NotFoundError",
+        "OMIT", "Page", "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError",
+        "Reservation", "ServerError", "UsageBucket", "ValidationFailedError", "__version__",
     ])  # fmt: skip
     for name in drawdown.__all__:
         assert getattr(drawdown, name) is not None
     assert issubclass(drawdown.APITimeoutError, drawdown.APIConnectionError)
-    for status_error in (drawdown.NotFoundError, drawdown.ServerError, drawdown.RateLimitError):
+    for status_error in (
+        drawdown.NotFoundError,
+        drawdown.ServerError,
+        drawdown.RateLimitError,
+        drawdown.InsufficientCreditsError,
+    ):
         assert issubclass(status_error, drawdown.APIStatusError)
         assert issubclass(status_error, drawdown.APIError)
 
