@@ -74,7 +74,7 @@ OTHER_READS: dict[str, tuple[str, ...]] = {
     "Idempotency-Key replay": ("idempotency_keys",),
     "API key listing": ("api_keys",),
 }
-UNSCOPED_ROUTES = {"GET /healthz"}
+UNSCOPED_ROUTES = {"GET /healthz", "GET /readyz"}
 
 
 class World:

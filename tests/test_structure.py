@@ -86,7 +86,6 @@ def test_the_tenant_condition_is_written_once() -> None:
 # Dialect modules that still build SQL themselves (moving into the domain stores).
 DIALECT_SQL_NOT_YET = {
     "dialects/paymentkit/events_service.py",
-    "dialects/paymentkit/ledger_service.py",
     "dialects/paymentkit/store.py",
     "dialects/paymentkit/wire.py",
     "dialects/polar/customer_meters.py",

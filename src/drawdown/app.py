@@ -17,6 +17,11 @@ from drawdown.config import Settings, load_settings
 from drawdown.db.engine import Database
 from drawdown.errors import DrawdownError, problem
 from drawdown.http.limits import BodySizeLimit
+from drawdown.ops import metrics
+from drawdown.ops.collectors import collectors, watch_pool
+from drawdown.ops.health import readiness_router
+from drawdown.ops.lifecycle import Lifecycle
+from drawdown.ops.requests import RequestContext
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -46,8 +51,11 @@ def create_app(
     settings = settings or load_settings()
     database = database or Database(settings.database_url)
 
+    lifecycle = Lifecycle(settings.shutdown_drain_delay_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lifecycle.install()
         clock_thread = None
         if settings.run_clock_in_server:
             from drawdown.credits.clock import ClockThread
@@ -57,9 +65,12 @@ def create_app(
             )
             clock_thread.start()
         yield
+        lifecycle.drain()
         if clock_thread is not None:
-            clock_thread.stop()
+            clock_thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
+        metrics.process_stopped()
+        log.info("stopped", extra={"event": "shutdown_complete"})
 
     app = FastAPI(
         title="drawdown",
@@ -70,16 +81,33 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock or SystemClock()
+    app.state.lifecycle = lifecycle
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the request id and the log line cover every response.
+    app.add_middleware(RequestContext, log_requests=settings.log_requests)
     for router in _routers():
         app.include_router(router)
+    app.include_router(readiness_router)
+    _install_metrics(app, settings, database)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def _install_metrics(app: FastAPI, settings: Settings, database: Database) -> None:
+    app.state.metrics_collectors = []
+    if settings.metrics_token is None:
+        return
+    from drawdown.ops.health import metrics_router
+
+    metrics.enable(app.version)
+    app.state.metrics_collectors = collectors(database, app.state.clock)
+    watch_pool(database)
+    app.include_router(metrics_router)
 
 
 def create_app_from_env() -> FastAPI:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -75,12 +77,16 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (DRAWDOWN_PORT)")] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (DRAWDOWN_WORKERS)")] = None,
 ) -> None:
-    """Migrate, then serve the API. On an empty database, print a first API key."""
+    """Migrate, then serve the API. On an empty database, print a first API key.
+
+    SIGTERM drains: /readyz turns 503, new connections are refused, in-flight requests and
+    the clock's pass finish (DRAWDOWN_SHUTDOWN_TIMEOUT_S at most), then the process exits."""
     import os
 
     import uvicorn
 
     from drawdown.db.migrate import upgrade
+    from drawdown.ops.logs import uvicorn_log_config
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -90,14 +96,44 @@ def serve(
         if value is not None:
             os.environ[f"DRAWDOWN_{name}"] = str(value)
     settings = _settings()
-    uvicorn.run(
-        "drawdown.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-    )
+    with _metrics_directory(settings):
+        uvicorn.run(
+            "drawdown.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            log_config=uvicorn_log_config(settings.log_level, settings.log_format),
+            access_log=False,  # drawdown logs each request itself, with its request id
+            timeout_graceful_shutdown=int(max(1, settings.shutdown_timeout_s)),
+        )
+
+
+@contextmanager
+def _metrics_directory(settings: Settings) -> Iterator[None]:
+    """With metrics on, every worker process writes its samples under one directory
+    (prometheus-client's multiprocess mode) so that any worker's /metrics sums them all.
+    A PROMETHEUS_MULTIPROC_DIR given by the operator is emptied of old samples first."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if settings.metrics_token is None:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="drawdown-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @app.command()
@@ -105,26 +141,26 @@ def worker() -> None:
     """Run the background clock (grant activation and expiry) outside the server.
 
     Any number of workers and servers may run it at once. To leave it to workers only, start
-    servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false."""
+    servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false. SIGTERM (or Ctrl-C) lets the pass in
+    progress finish, then exits."""
+    import signal
     import threading
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
     from drawdown.db.migrate import upgrade
+    from drawdown.ops import logs
 
     settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
     upgrade(settings.database_url)
     database = _database(settings.database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
-        run_clock(
-            database,
-            SystemClock(),
-            settings.clock_interval_s,
-            threading.Event(),
-            settings.expiry_grace,
-        )
+        run_clock(database, SystemClock(), settings.clock_interval_s, stop, settings.expiry_grace)
     except KeyboardInterrupt:
         pass
     finally:

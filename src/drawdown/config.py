@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_EXPIRY_GRACE", "Settings", "SettingsError", "load_settings"]
@@ -50,6 +50,13 @@ class Settings(BaseSettings):
 
     # Seconds an Idempotency-Key is remembered.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # Operations (docs/operations.md): logs, shutdown, metrics.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_requests: bool = True
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
+    shutdown_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
+    metrics_token: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

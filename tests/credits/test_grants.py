@@ -221,3 +221,39 @@ def test_tenants_are_isolated(make_api: Any, api: Any, setup: Any) -> None:
     assert other.get(f"/v1/customers/{setup.customer['id']}/balances").status_code == 404
     body = {"customer_id": setup.customer["id"], "currency_id": setup.currency["id"], "amount": "1"}
     assert_problem(other.post("/v1/credit-grants", json=body), 422, "validation_error")
+
+
+def test_status_filter_pages_are_full_and_exact(
+    api: Any, setup: Any, clock: Any, database: Any, ledger_checked: None
+) -> None:
+    """The status is the one each grant reads as now (some not yet booked by the clock),
+    and it is applied in the query: every page but the last holds ``limit`` grants, and
+    ``has_more`` is false on the last one."""
+    start = clock.now()
+    expiring = [setup.grant("1", expires_at=iso(start + timedelta(hours=1))) for _ in range(3)]
+    lasting = [setup.grant("1") for _ in range(4)]
+    future = setup.grant("1", effective_at=iso(start + timedelta(minutes=30)))
+    clock.advance(timedelta(hours=2))  # expiring: expired; future: active; nothing booked
+
+    def pages(status: str, limit: int) -> list[tuple[list[str], bool]]:
+        out: list[tuple[list[str], bool]] = []
+        after: str | None = None
+        for _ in range(10):
+            params: dict[str, Any] = {"status": status, "limit": limit}
+            if after is not None:
+                params["starting_after"] = after
+            page = api.ok("GET", "/v1/credit-grants", params=params)
+            out.append(([g["id"] for g in page["data"]], page["has_more"]))
+            if not page["has_more"]:
+                return out
+            after = page["data"][-1]["id"]
+        raise AssertionError("too many pages")
+
+    active = [future["id"], *[g["id"] for g in reversed(lasting)]]
+    assert pages("active", 2) == [(active[:2], True), (active[2:4], True), (active[4:], False)]
+    expired = [g["id"] for g in reversed(expiring)]
+    assert pages("expired", 2) == [(expired[:2], True), (expired[2:], False)]
+    assert pages("pending", 2) == [([], False)]
+    sweep_once(database, clock.now())  # booked: the same answers
+    assert pages("active", 5) == [(active, False)]
+    assert pages("expired", 3) == [(expired, False)]

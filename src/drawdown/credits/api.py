@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
-from drawdown.credits import service, store
+from drawdown.credits import read, service
+from drawdown.credits.read import EntryFilter, GrantFilter
 from drawdown.credits.schemas import (
     AccessOut,
     BalanceList,
@@ -25,7 +26,8 @@ from drawdown.http.pagination import (
     LimitParam,
     Page,
     StartingAfterParam,
-    paginate,
+    cursor,
+    page_of,
 )
 from drawdown.ids import parse_id
 
@@ -45,26 +47,10 @@ def create_grant(
     return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
 
 
-def _render_grants(conn: Connection, ctx: RequestContext, rows: list[Any]) -> list[GrantOut]:
-    states = service.project_grants(conn, ctx.tenant, rows, ctx.clock.now())
-    return [service.render_grant(row, states.get(row.id)) for row in rows]
-
-
 @router.get("/v1/credit-grants/{grant_id}", response_model=GrantOut)
 def get_grant(grant_id: str, ctx: ReadCtx) -> GrantOut:
     with ctx.database.read() as conn:
-        return _render_grants(conn, ctx, [service.get_grant(conn, ctx.tenant, grant_id)])[0]
-
-
-# A stored status can read differently once the clock is applied (rule 8): these stored
-# statuses are the ones that may read as the status asked for.
-_STORED_STATUSES: dict[str, tuple[str, ...]] = {
-    "pending": ("pending",),
-    "active": ("pending", "active"),
-    "depleted": ("pending", "depleted"),
-    "expired": ("pending", "active", "expired"),
-    "voided": ("voided",),
-}
+        return service.render_grant(service.get_grant(conn, ctx.tenant, grant_id, ctx.clock.now()))
 
 
 @router.get("/v1/credit-grants", response_model=Page[GrantOut])
@@ -76,29 +62,15 @@ def list_grants(
     currency_id: str | None = None,
     status: GrantStatus | None = None,
 ) -> Page[GrantOut]:
-    """Newest first. With a status filter a page may hold fewer than ``limit`` items while
-    ``has_more`` is true: keep following the cursor."""
-    query = store.grant_list_query(
-        ctx.tenant,
+    """Newest first. ``status`` is the status each grant reads as now (rule 8)."""
+    filters = GrantFilter(
         customer_id=_query_id("customer", "customer_id", customer_id),
         currency_id=_query_id("currency", "currency_id", currency_id),
-        statuses=_STORED_STATUSES[status] if status else None,
     )
+    page = cursor("credit_grant", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        page = paginate(
-            conn,
-            query,
-            store.g.id,
-            kind="credit_grant",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=lambda row: row,
-        )
-        rendered = _render_grants(conn, ctx, page.data)
-    if status is not None:
-        rendered = [grant for grant in rendered if grant.status == status]
-    return Page[GrantOut](data=rendered, has_more=page.has_more)
+        found = read.grants(conn, ctx.tenant, filters, page, ctx.clock.now(), status)
+    return page_of(found, service.render_grant)
 
 
 def _close(
@@ -148,26 +120,18 @@ def list_entries(
     created_from: Annotated[datetime | None, Query(alias="from")] = None,
     created_to: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Page[LedgerEntryOut]:
-    filters = {
-        "customer_id": _query_id("customer", "customer_id", customer_id),
-        "currency_id": _query_id("currency", "currency_id", currency_id),
-        "grant_id": _query_id("credit_grant", "grant_id", grant_id),
-        "event_id": _query_id("event", "event_id", event_id),
-        "type": type,
-        "created_from": created_from,
-        "created_to": created_to,
-    }
+    filters = EntryFilter(
+        customer_id=_query_id("customer", "customer_id", customer_id),
+        currency_id=_query_id("currency", "currency_id", currency_id),
+        grant_id=_query_id("credit_grant", "grant_id", grant_id),
+        event_id=_query_id("event", "event_id", event_id),
+        types=None if type is None else (type,),
+        created_from=created_from,
+        created_to=created_to,
+    )
+    page = cursor("ledger_entry", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        return paginate(
-            conn,
-            store.ledger_list_query(ctx.tenant, filters),
-            store.e.id,
-            kind="ledger_entry",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render_entry,
-        )
+        return page_of(read.entries(conn, ctx.tenant, filters, page), service.render_entry)
 
 
 @router.get("/v1/credit-transactions/{entry_id}", response_model=LedgerEntryOut)

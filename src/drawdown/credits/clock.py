@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from datetime import datetime, timedelta
 
 from drawdown.clock import Clock
 from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
-from drawdown.credits.outbox import notify_holds
+from drawdown.credits.work import CreditWork
 from drawdown.db.engine import Database
+from drawdown.ops import logs
 
-__all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "run_clock", "sweep_once"]
+__all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "lag_s", "run_clock", "sweep_once"]
 
 log = logging.getLogger("drawdown.clock")
 
@@ -36,18 +39,17 @@ def sweep_once(
         if not store.due_account_ids(conn, now, 1, grace):
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
-        due = store.due_account_ids(conn, now, max_accounts, grace)
-        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
-        books = store.load_books(conn, accounts, with_holds=True)
-        pairs = []
-        for account in accounts:
-            book = books[account.id]
-            book.catch_up(now, grace)
-            book.check(now)
-            pairs.append((account, book))
-        notify_holds(conn, pairs)
-        store.flush_books(conn, pairs, now)
-    return len(accounts)
+        work = CreditWork.open_due(conn, now, max_accounts, grace)
+        work.finish()  # opening caught every book up: what was due is now booked
+    return len(work)
+
+
+def lag_s(database: Database, now: datetime) -> float:
+    """Seconds since the oldest activation or expiry that is due but not booked (0 when
+    the clock is caught up)."""
+    with database.read() as conn:
+        oldest = store.oldest_due_at(conn, now)
+    return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 
 def run_clock(
@@ -58,12 +60,29 @@ def run_clock(
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> None:
     while not stop.is_set():
+        _one_pass(database, clock, interval_s, grace)
+        stop.wait(interval_s)
+
+
+def _one_pass(database: Database, clock: Clock, interval_s: float, grace: timedelta) -> None:
+    """Sweep until nothing more is due; one log line per pass (debug when idle)."""
+    started = time.perf_counter()
+    booked = 0
+    with logs.bound(job="clock", job_id=uuid.uuid4().hex):
         try:
-            while sweep_once(database, clock.now(), grace=grace) == MAX_ACCOUNTS_PER_PASS:
-                pass  # more is due: keep going without sleeping
+            while True:
+                count = sweep_once(database, clock.now(), grace=grace)
+                booked += count
+                if count < MAX_ACCOUNTS_PER_PASS:
+                    break  # more is due only when the pass was full: then keep going
         except Exception:
             log.exception("clock pass failed; retrying in %.1f s", interval_s)
-        stop.wait(interval_s)
+            return
+        fields = {
+            "accounts": booked,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        log.log(logging.INFO if booked else logging.DEBUG, "clock pass", extra=fields)
 
 
 class ClockThread:

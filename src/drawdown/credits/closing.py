@@ -12,8 +12,7 @@ from sqlalchemy import Connection
 from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.book import OPEN_STATUSES
-from drawdown.credits.drawdown import open_books
-from drawdown.credits.outbox import notify_holds
+from drawdown.credits.work import CreditWork
 from drawdown.tenancy import Tenant
 
 __all__ = ["CUSTOMER_DELETED", "close_customer_credits"]
@@ -31,15 +30,12 @@ def close_customer_credits(
     keys = store.open_accounts_of_customer(conn, tenant, customer_id)
     if not keys:
         return
-    opened = open_books(conn, tenant, keys, now, grace=grace, with_holds=True)
-    pairs = list(opened.values())
-    for _, book in pairs:
+    work = CreditWork.open(conn, tenant, keys, now, grace=grace, with_holds=True)
+    for _, book in work.pairs():
         for grant in sorted(book.grants.values(), key=lambda g: g.id):
             if grant.status in OPEN_STATUSES:
                 book.void(grant, now, CUSTOMER_DELETED)
         for hold in sorted((book.holds or {}).values(), key=lambda h: h.id):
             if hold.status == "active":
                 book.resolve_hold(hold, "released", now, CUSTOMER_DELETED)
-        book.check(now)
-    notify_holds(conn, pairs)
-    store.flush_books(conn, pairs, now)
+    work.finish()

@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
 from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.book import Book, HoldState
-from drawdown.credits.drawdown import open_books
-from drawdown.credits.outbox import notify_holds
 from drawdown.credits.schemas import HoldCreate, HoldOut
 from drawdown.credits.service import currency_of
 from drawdown.credits.usage import Usage
+from drawdown.credits.work import CreditWork
 from drawdown.customers.service import resolve_customer
 from drawdown.errors import (
     ConflictError,
@@ -33,16 +32,16 @@ from drawdown.errors import (
 )
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.money import AmountError, format_units, parse_amount
+from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "HOLD_ID",
     "ExceedsHoldAmount",
     "HoldResult",
     "capture_hold",
     "create_hold",
     "get_hold",
-    "hold_list_query",
+    "holds_page",
     "release_hold",
     "render_hold",
 ]
@@ -61,9 +60,6 @@ class ExceedsHoldAmount(ValidationFailed):
     """422: a capture costs more than the amount held, and no overage was allowed."""
 
     code = "exceeds_hold_amount"
-
-
-HOLD_ID = store.h.id  # what hold lists are paged by
 
 
 def _units(value: str | int, decimals: int, loc: list[str | int]) -> int:
@@ -94,7 +90,8 @@ def create_hold(
         if min_units > requested:
             raise field(["body", "min_amount"], "must be at most amount")
     key = (customer.id, currency_id)
-    account, book = open_books(conn, tenant, [key], now, grace=grace, with_holds=True)[key]
+    work = CreditWork.open(conn, tenant, [key], now, grace=grace, with_holds=True)
+    account, book = work.account(*key), work.book(*key)
     hold = HoldState(new_id(), requested, now + timedelta(seconds=body.timeout_s))
     if not book.place_hold(hold, min_units, now):
         available = format_units(book.available(now), decimals)
@@ -103,33 +100,28 @@ def create_hold(
             available=available,
             requested=format_units(requested, decimals),
         )
-    book.check(now)
-    store.insert_hold(
-        conn,
-        account,
-        {
-            "id": hold.id,
-            "amount": hold.amount,
-            "requested": requested,
-            "min_amount": min_units,
-            "timeout_s": body.timeout_s,
-            "expires_at": hold.expires_at,
-            "status": "active",
-            "debt_incurred": 0,
-            "metadata_": body.metadata,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return _finish(conn, tenant, account, book, hold.id, now)
+    values = {
+        "id": hold.id,
+        "amount": hold.amount,
+        "requested": requested,
+        "min_amount": min_units,
+        "timeout_s": body.timeout_s,
+        "expires_at": hold.expires_at,
+        "status": "active",
+        "debt_incurred": 0,
+        "metadata_": body.metadata,
+        "created_at": now,
+        "updated_at": now,
+    }
+    work.on_flush(lambda c: store.insert_hold(c, account, values))
+    return _finish(conn, tenant, work, book, hold.id)
 
 
 def _finish(
-    conn: Connection, tenant: Tenant, account: Any, book: Book, hold_id: uuid.UUID, now: datetime
+    conn: Connection, tenant: Tenant, work: CreditWork, book: Book, hold_id: uuid.UUID
 ) -> HoldResult:
-    notify_holds(conn, [(account, book)])
-    store.flush_books(conn, [(account, book)], now)
-    return _row(conn, tenant, hold_id), book.available(now)
+    work.finish()  # check, hand hold events to the outbox hook, flush
+    return _row(conn, tenant, hold_id), book.available(work.now)
 
 
 def _row(conn: Connection, tenant: Tenant, hold_id: uuid.UUID) -> Any:
@@ -148,10 +140,11 @@ def get_hold(conn: Connection, tenant: Tenant, hold_ref: str) -> Any:
 
 def _open_active(
     conn: Connection, tenant: Tenant, row: Any, now: datetime, grace: timedelta
-) -> tuple[Any, Book, HoldState]:
-    """The locked book of a hold's account and the hold, which must still be active."""
+) -> tuple[CreditWork, Book, HoldState]:
+    """The unit of work on a hold's account and the hold, which must still be active."""
     key = (row.customer_id, row.currency_id)
-    account, book = open_books(conn, tenant, [key], now, grace=grace, with_holds=True)[key]
+    work = CreditWork.open(conn, tenant, [key], now, grace=grace, with_holds=True)
+    book = work.book(*key)
     hold = (book.holds or {}).get(row.id)
     # Lazily expired holds were resolved by catch_up: they answer like booked ones.
     status = row.status if hold is None else hold.status
@@ -159,7 +152,7 @@ def _open_active(
         raise ConflictError(
             f"Hold {render_id('hold', row.id)} is {status}", code=_CONFLICT_CODES[status]
         )
-    return account, book, hold
+    return work, book, hold
 
 
 def release_hold(
@@ -172,10 +165,9 @@ def release_hold(
 ) -> HoldResult:
     """Give the whole reservation back."""
     row = get_hold(conn, tenant, hold_ref)
-    account, book, hold = _open_active(conn, tenant, row, now, grace)
+    work, book, hold = _open_active(conn, tenant, row, now, grace)
     book.resolve_hold(hold, "released", now, reason)
-    book.check(now)
-    return _finish(conn, tenant, account, book, hold.id, now)
+    return _finish(conn, tenant, work, book, hold.id)
 
 
 def capture_hold(
@@ -204,7 +196,7 @@ def capture_hold(
         if stated != units:
             cost = format_units(units, row.decimals)
             raise field(["body", "amount"], f"the event costs {cost}, not {amount}")
-    account, book, hold = _open_active(conn, tenant, row, now, grace)
+    work, book, hold = _open_active(conn, tenant, row, now, grace)
     if units > hold.amount and not allow_overage:
         msg = (
             f"{format_units(units, row.decimals)} is more than the "
@@ -214,15 +206,20 @@ def capture_hold(
     event_id = usage.event_id if usage is not None else None
     event_at = usage.timestamp if usage is not None else now
     book.capture(hold, units, event_id, event_at, now)
-    book.check(now)
-    return _finish(conn, tenant, account, book, hold.id, now)
+    return _finish(conn, tenant, work, book, hold.id)
 
 
-def hold_list_query(
-    tenant: Tenant, customer_id: uuid.UUID | None, statuses: Sequence[str] | None, now: datetime
-) -> Select[Any]:
-    """Holds of a tenant (one customer's), with their status as read at ``now``."""
-    return store.hold_list_query(tenant, customer_id=customer_id, statuses=statuses, now=now)
+def holds_page(
+    conn: Connection,
+    tenant: Tenant,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    now: datetime,
+    page: PageRequest,
+) -> Slice[Any]:
+    """A page of a tenant's (or one customer's) holds, newest first, with the status
+    filter read at ``now`` and applied in the query."""
+    return store.holds_page(conn, tenant, customer_id, statuses, now, page)
 
 
 def render_hold(row: Any, now: datetime, available_after: int | None = None) -> HoldOut:

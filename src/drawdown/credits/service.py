@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from drawdown.config import DEFAULT_EXPIRY_GRACE
-from drawdown.credits import store
+from drawdown.credits import read, store
 from drawdown.credits.book import Book, GrantState, HoldState
-from drawdown.credits.drawdown import open_books
+from drawdown.credits.read import AccountBalance
+from drawdown.credits.records import EntryRecord, GrantRecord
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
+from drawdown.credits.work import CreditWork
 from drawdown.currencies import service as currencies
 from drawdown.customers.service import (
     get_customer,
@@ -97,7 +98,7 @@ def create_grant(
     body: GrantCreate,
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
-) -> Any:
+) -> GrantRecord:
     customer = resolve_customer(conn, tenant, body.customer_id, body.external_customer_id)
     currency_id, decimals = _currency_for(conn, tenant, body)
     try:
@@ -117,27 +118,31 @@ def create_grant(
         expires_at=body.expires_at,
         status="pending",
     )
-    opened = open_books(conn, tenant, [(customer.id, currency_id)], now, grace=grace)
-    account, book = opened[(customer.id, currency_id)]
-    book.add_grant(grant, now)
-    book.check(now)
-    extra = {grant.id: {"name": body.name, "metadata_": body.metadata}}
-    store.flush_books(conn, [(account, book)], now, extra)
-    return _grant_row(conn, tenant, grant.id)
+    work = CreditWork.open(conn, tenant, [(customer.id, currency_id)], now, grace=grace)
+    work.add_grant((customer.id, currency_id), grant, name=body.name, metadata_=body.metadata)
+    work.finish()
+    return _stored_grant(conn, tenant, grant.id)
 
 
-def _grant_row(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> Any:
-    row = store.get_grant(conn, tenant, grant_id)
-    assert row is not None
-    return row
+def _stored_grant(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> GrantRecord:
+    record = store.get_grant(conn, tenant, grant_id)
+    assert record is not None
+    return record
 
 
-def get_grant(conn: Connection, tenant: Tenant, grant_ref: str) -> Any:
+def _grant_id(grant_ref: str) -> uuid.UUID:
     parsed = parse_id("credit_grant", grant_ref)
-    row = None if parsed is None else store.get_grant(conn, tenant, parsed)
-    if row is None:
+    if parsed is None:
         raise NotFoundError(f"No credit grant {grant_ref}")
-    return row
+    return parsed
+
+
+def get_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> GrantRecord:
+    """The grant as of ``now`` (rule 8)."""
+    record = read.grant(conn, tenant, _grant_id(grant_ref), now)
+    if record is None:
+        raise NotFoundError(f"No credit grant {grant_ref}")
+    return record
 
 
 def _close_grant(
@@ -147,10 +152,12 @@ def _close_grant(
     now: datetime,
     action: str,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
-) -> Any:
-    row = get_grant(conn, tenant, grant_ref)
-    opened = open_books(conn, tenant, [(row.customer_id, row.currency_id)], now, grace=grace)
-    account, book = opened[(row.customer_id, row.currency_id)]
+) -> GrantRecord:
+    row = store.get_grant(conn, tenant, _grant_id(grant_ref))
+    if row is None:
+        raise NotFoundError(f"No credit grant {grant_ref}")
+    work = CreditWork.open(conn, tenant, [(row.customer_id, row.currency_id)], now, grace=grace)
+    book = work.book(row.customer_id, row.currency_id)
     state = book.grants.get(row.id)
     if state is not None and state.expires_at is not None and state.expires_at <= now:
         status = "expired"  # in its expiry grace: it reads as expired (rule 5)
@@ -165,9 +172,8 @@ def _close_grant(
         if state.expires_at is None or state.expires_at > now:
             state.expires_at = now
         book.expire(state, now)
-    book.check(now)
-    store.flush_books(conn, [(account, book)], now)
-    return _grant_row(conn, tenant, row.id)
+    work.finish()
+    return _stored_grant(conn, tenant, row.id)
 
 
 def void_grant(
@@ -176,7 +182,7 @@ def void_grant(
     grant_ref: str,
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
-) -> Any:
+) -> GrantRecord:
     """Void: what remains leaves the account with a ``void`` entry (rule 9)."""
     return _close_grant(conn, tenant, grant_ref, now, "voided", grace)
 
@@ -187,60 +193,42 @@ def expire_grant(
     grant_ref: str,
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
-) -> Any:
+) -> GrantRecord:
     """Expire now: what remains leaves with an ``expiration`` entry (rule 9)."""
     return _close_grant(conn, tenant, grant_ref, now, "expired", grace)
 
 
-def _read_books(
-    conn: Connection, accounts: Sequence[Any], now: datetime, *, with_holds: bool = False
-) -> dict[uuid.UUID, Book]:
-    """Books as a reader sees them at ``now`` (no expiry grace: a grant past expires_at is
-    expired, rule 8), computed without writing."""
-    books = store.load_books(conn, accounts, with_holds=with_holds)
-    for book in books.values():
-        book.catch_up(now)
-    return books
-
-
 def project_grants(
-    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
-) -> dict[uuid.UUID, GrantState]:
-    """The state of open grants among ``rows`` at ``now`` (closed grants never change)."""
-    account_ids = sorted({r.account_id for r in rows if r.status in ("pending", "active")})
-    if not account_ids:
-        return {}
-    accounts = store.accounts_by_id(conn, tenant, account_ids)
-    states: dict[uuid.UUID, GrantState] = {}
-    for book in _read_books(conn, accounts, now).values():
-        states.update(book.grants)
-    return states
+    conn: Connection, tenant: Tenant, records: Sequence[GrantRecord], now: datetime
+) -> list[GrantRecord]:
+    """``records`` as of ``now`` (drawdown.credits.read.project)."""
+    return read.project(conn, tenant, records, now)
 
 
-def render_grant(row: Any, state: GrantState | None = None) -> GrantOut:
-    remaining, status = (state.remaining, state.status) if state else (row.remaining, row.status)
-    expires_at = state.expires_at if state else row.expires_at
+def render_grant(record: GrantRecord) -> GrantOut:
+    decimals = record.decimals
+    source = record.source_event_id
     return GrantOut(
-        id=render_id("credit_grant", row.id),
-        customer_id=render_id("customer", row.customer_id),
-        currency_id=render_id("currency", row.currency_id),
-        amount=format_units(row.amount, row.decimals),
-        remaining=format_units(remaining, row.decimals),
-        category=row.category,
-        priority=row.priority,
-        effective_at=row.effective_at,
-        expires_at=expires_at,
-        status=status,
-        name=row.name,
-        metadata=row.metadata_,
-        source_event_id=render_id("event", row.source_event_id) if row.source_event_id else None,
-        livemode=row.mode == "live",
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=render_id("credit_grant", record.id),
+        customer_id=render_id("customer", record.customer_id),
+        currency_id=render_id("currency", record.currency_id),
+        amount=format_units(record.amount, decimals),
+        remaining=format_units(record.remaining, decimals),
+        category=record.category,
+        priority=record.priority,
+        effective_at=record.effective_at,
+        expires_at=record.expires_at,
+        status=record.status,
+        name=record.name,
+        metadata=record.metadata,
+        source_event_id=render_id("event", source) if source else None,
+        livemode=record.mode == "live",
+        created_at=record.created_at,
+        updated_at=record.updated_at,
     )
 
 
-def render_entry(row: Any) -> LedgerEntryOut:
+def render_entry(row: EntryRecord) -> LedgerEntryOut:
     return LedgerEntryOut(
         id=render_id("ledger_entry", row.id),
         customer_id=render_id("customer", row.customer_id),
@@ -257,7 +245,7 @@ def render_entry(row: Any) -> LedgerEntryOut:
     )
 
 
-def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> Any:
+def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> EntryRecord:
     parsed = parse_id("ledger_entry", entry_ref)
     row = None if parsed is None else store.get_entry(conn, tenant, parsed)
     if row is None:
@@ -265,42 +253,11 @@ def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> Any:
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class AccountBalance:
-    """One account's balance at an instant, in the currency's base units."""
-
-    currency_id: uuid.UUID
-    decimals: int
-    available: int
-    debt: int
-    pending: int
-    next_expiry_at: datetime | None
-    next_expiry: int
-    held: int = 0
-
-
-def _account_balance(
-    currency_id: uuid.UUID, decimals: int, book: Book, now: datetime
-) -> AccountBalance:
-    pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
-    expiring = [
-        g for g in book.grants.values() if g.status == "active" and g.remaining and g.expires_at
-    ]
-    next_at = min((g.expires_at for g in expiring if g.expires_at), default=None)
-    next_units = sum(g.remaining for g in expiring if g.expires_at == next_at)
-    held = book.held(now) if book.holds is not None else 0
-    return AccountBalance(
-        currency_id, decimals, book.available(now), book.debt, pending, next_at, next_units, held
-    )
-
-
 def account_balances(
     conn: Connection, tenant: Tenant, customer: Any, now: datetime
 ) -> list[AccountBalance]:
     """The customer's balance in each currency it has an account in, exact at ``now``."""
-    accounts = store.accounts_of_customer(conn, tenant, customer.id)
-    books = _read_books(conn, accounts, now, with_holds=True)
-    return [_account_balance(acc.currency_id, acc.decimals, books[acc.id], now) for acc in accounts]
+    return read.balances(conn, tenant, [customer.id], now)[customer.id]
 
 
 def render_balance(balance: AccountBalance) -> BalanceOut:
@@ -396,9 +353,9 @@ def access_for(
 
 def update_grant_metadata(
     conn: Connection, tenant: Tenant, grant_ref: str, metadata: dict[str, Any], now: datetime
-) -> Any:
+) -> GrantRecord:
     """Replace a grant's metadata (any status): labels only, so no entry is written and no
-    amount, time or status changes."""
-    row = get_grant(conn, tenant, grant_ref)
-    store.update_grant_metadata(conn, tenant, row.id, metadata, now)
-    return _grant_row(conn, tenant, row.id)
+    amount, time or status changes. The grant comes back as of ``now``."""
+    grant_id = get_grant(conn, tenant, grant_ref, now).id
+    store.update_grant_metadata(conn, tenant, grant_id, metadata, now)
+    return get_grant(conn, tenant, grant_ref, now)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     Table,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    not_,
     or_,
     select,
     union,
@@ -22,6 +25,8 @@ from sqlalchemy import (
 )
 
 from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
+from drawdown.credits.records import AccountKey, AccountRecord, EntryRecord, GrantRecord
+from drawdown.db.paging import fetch_page
 from drawdown.db.portable import among, copy_rows, for_update, insert_ignoring_duplicates
 from drawdown.db.scope import every_tenant, owned, select_owned, update_owned
 from drawdown.db.tables import (
@@ -30,29 +35,45 @@ from drawdown.db.tables import (
     credit_holds,
     currencies,
     customers,
+    events,
     ledger_entries,
     meters,
 )
 from drawdown.ids import new_id
+from drawdown.ops import metrics
+from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "AccountKey",
-    "AccountRow",
+    "EntryFilter",
+    "GrantFilter",
+    "access_rows",
+    "accounts_by_id",
+    "accounts_of_customers",
+    "customers_with_debt",
     "due_account_ids",
+    "due_accounts_among",
     "ensure_accounts",
+    "entries_for_events",
+    "entries_page",
+    "entry_total",
     "flush_books",
+    "get_entry",
     "get_grant",
     "get_hold",
-    "grant_list_query",
+    "grant_sums",
+    "grants_by_id",
+    "grants_page",
     "hold_list_query",
+    "holds_page",
     "insert_hold",
-    "ledger_list_query",
+    "later_debt",
     "load_books",
     "lock_accounts",
     "lock_due_accounts",
     "open_accounts_of_customer",
     "update_grant_metadata",
+    "usage_by_meter",
 ]
 
 a = credit_accounts.c
@@ -60,9 +81,34 @@ g = credit_grants.c
 e = ledger_entries.c
 h = credit_holds.c
 
-# (customer_id, currency_id)
-AccountKey = tuple[uuid.UUID, uuid.UUID]
-AccountRow = Any
+
+@dataclass(frozen=True, slots=True)
+class GrantFilter:
+    customer_id: uuid.UUID | None = None
+    currency_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantStatusAt:
+    """Grants whose status reads as ``status`` at ``now``: stored with it and not due for
+    the clock, or among ``due_ids`` (the due grants that the read model projected to it)."""
+
+    status: str
+    now: datetime
+    due_ids: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    customer_id: uuid.UUID | None = None
+    currency_id: uuid.UUID | None = None
+    grant_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    types: tuple[str, ...] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    # Only entries of events with this name.
+    event_name: str | None = None
 
 
 def ensure_accounts(
@@ -88,7 +134,7 @@ def ensure_accounts(
 
 def lock_accounts(
     conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
-) -> list[AccountRow]:
+) -> list[AccountRecord]:
     """Lock the existing accounts among ``keys``, always in id order so concurrent batches
     cannot deadlock (rule 13). On SQLite the transaction already holds the database's write
     lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch: on PostgreSQL the
@@ -105,17 +151,21 @@ def lock_accounts(
     )
     rows = conn.execute(for_update(conn, query, skip_locked=skip_locked))
     # The query may also lock a customer's account in another currency of the batch: harmless.
-    return [row for row in rows if (row.customer_id, row.currency_id) in wanted]
+    accounts = [AccountRecord.of(row) for row in rows]
+    return [account for account in accounts if account.key in wanted]
 
 
 def lock_due_accounts(
     conn: Connection, account_ids: Sequence[uuid.UUID], *, skip_locked: bool = False
-) -> list[AccountRow]:
+) -> list[AccountRecord]:
     """Lock accounts of any tenant by id (the background clock's pass), in id order."""
     query = every_tenant(
         select(credit_accounts).where(a.id.in_(sorted(account_ids))).order_by(a.id)
     )
-    return list(conn.execute(for_update(conn, query, skip_locked=skip_locked)))
+    return [
+        AccountRecord.of(row)
+        for row in conn.execute(for_update(conn, query, skip_locked=skip_locked))
+    ]
 
 
 def _grant_state(row: Any) -> GrantState:
@@ -134,7 +184,7 @@ def _grant_state(row: Any) -> GrantState:
 
 
 def load_books(
-    conn: Connection, accounts: Sequence[AccountRow], *, with_holds: bool = False
+    conn: Connection, accounts: Iterable[AccountRecord], *, with_holds: bool = False
 ) -> dict[uuid.UUID, Book]:
     """Each account with its open (pending or active) grants, in one query; with its
     active holds too (a second query) when ``with_holds``."""
@@ -166,7 +216,7 @@ def _load_holds(conn: Connection, books: dict[uuid.UUID, Book]) -> None:
 
 def flush_books(
     conn: Connection,
-    pairs: Sequence[tuple[AccountRow, Book]],
+    pairs: Sequence[tuple[AccountRecord, Book]],
     now: datetime,
     new_grant_values: dict[uuid.UUID, dict[str, Any]] | None = None,
 ) -> None:
@@ -204,6 +254,24 @@ def flush_books(
     _update_by_id(
         conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)]
     )
+    if metrics.enabled():
+        _count_writes(inserts, updates, entries, now)
+
+
+def _count_writes(
+    inserts: Sequence[dict[str, Any]],
+    updates: Sequence[dict[str, Any]],
+    entries: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Ledger entries by type and grants by what happened to them in this flush."""
+    actions = ["created"] * len(inserts)
+    for row in updates:
+        if row["closed_at"] == now:
+            actions.append(row["status"])  # depleted, expired or voided just now
+        elif row["status"] == "active" and row["booked_at"] == now:
+            actions.append("activated")
+    metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
 
 
 def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
@@ -243,11 +311,11 @@ def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
 
 def _new_grant_row(
     grant: GrantState,
-    account: AccountRow,
+    account: AccountRecord,
     now: datetime,
     extra: dict[uuid.UUID, dict[str, Any]],
 ) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "id": grant.id,
         "organization_id": account.organization_id,
         "mode": account.mode,
@@ -285,7 +353,7 @@ def _grant_update_row(grant: GrantState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _entry_row(entry: EntryDraft, account: AccountRow, now: datetime) -> dict[str, Any]:
+def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> dict[str, Any]:
     return {
         "id": new_id(),
         "organization_id": account.organization_id,
@@ -304,70 +372,204 @@ def _entry_row(entry: EntryDraft, account: AccountRow, now: datetime) -> dict[st
     }
 
 
-def get_grant(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> Any:
-    return conn.execute(
-        select_owned(tenant, credit_grants, credit_grants, currencies.c.decimals)
-        .join(currencies, currencies.c.id == g.currency_id)
-        .where(g.id == grant_id)
-    ).one_or_none()
-
-
-def grant_list_query(
-    tenant: Tenant,
-    *,
-    customer_id: uuid.UUID | None,
-    currency_id: uuid.UUID | None,
-    statuses: Sequence[str] | None,
-) -> Select[Any]:
-    query = select_owned(tenant, credit_grants, credit_grants, currencies.c.decimals).join(
+def _grants(tenant: Tenant) -> Select[Any]:
+    return select_owned(tenant, credit_grants, credit_grants, currencies.c.decimals).join(
         currencies, currencies.c.id == g.currency_id
     )
-    if customer_id is not None:
-        query = query.where(g.customer_id == customer_id)
-    if currency_id is not None:
-        query = query.where(g.currency_id == currency_id)
-    if statuses is not None:
-        query = query.where(g.status.in_(statuses))
+
+
+def get_grant(conn: Connection, tenant: Tenant, grant_id: uuid.UUID) -> GrantRecord | None:
+    row = conn.execute(_grants(tenant).where(g.id == grant_id)).one_or_none()
+    return None if row is None else GrantRecord.of(row)
+
+
+def grants_by_id(
+    conn: Connection, tenant: Tenant, grant_ids: Iterable[uuid.UUID]
+) -> list[GrantRecord]:
+    ids = sorted(set(grant_ids))
+    if not ids:
+        return []
+    return [GrantRecord.of(row) for row in conn.execute(_grants(tenant).where(g.id.in_(ids)))]
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Open grants the clock has to book at ``now`` (an activation or an expiry)."""
+    # expires_at IS NOT NULL keeps the condition two-valued, so NOT (...) is exact.
+    return or_(
+        and_(g.status == "pending", g.effective_at <= now),
+        and_(g.status.in_(OPEN_STATUSES), g.expires_at.is_not(None), g.expires_at <= now),
+    )
+
+
+def _filtered(query: Select[Any], filters: GrantFilter) -> Select[Any]:
+    if filters.customer_id is not None:
+        query = query.where(g.customer_id == filters.customer_id)
+    if filters.currency_id is not None:
+        query = query.where(g.currency_id == filters.currency_id)
     return query
 
 
-def ledger_list_query(tenant: Tenant, filters: dict[str, Any]) -> Select[Any]:
+def grants_page(
+    conn: Connection,
+    tenant: Tenant,
+    filters: GrantFilter,
+    page: PageRequest,
+    status: GrantStatusAt | None = None,
+) -> Slice[GrantRecord]:
+    """A page of grants, newest first; with ``status``, filtered in the query by the
+    status each grant reads as at that instant (see GrantStatusAt)."""
+    query = _grants(tenant)
+    query = _filtered(query, filters)
+    if status is not None:
+        settled = and_(g.status == status.status, not_(_due(status.now)))
+        due = g.id.in_(sorted(status.due_ids)) if status.due_ids else None
+        query = query.where(settled if due is None else or_(settled, due))
+    return fetch_page(conn, query, g.id, page, GrantRecord.of)
+
+
+def grant_sums(
+    conn: Connection, tenant: Tenant, filters: GrantFilter, status: GrantStatusAt
+) -> list[tuple[uuid.UUID, int, int, int]]:
+    """Per currency, over the grants stored with ``status.status`` and not due for the
+    clock: (currency_id, sum of amount, sum of remaining, count)."""
+    query = select_owned(
+        tenant,
+        credit_grants,
+        g.currency_id,
+        func.sum(g.amount),
+        func.sum(g.remaining),
+        func.count(),
+    ).where(g.status == status.status, not_(_due(status.now)))
+    query = _filtered(query, filters)
+    rows = conn.execute(query.group_by(g.currency_id))
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def due_accounts_among(
+    conn: Connection, tenant: Tenant, filters: GrantFilter, now: datetime
+) -> list[uuid.UUID]:
+    """The tenant's accounts (within ``filters``) holding a grant the clock has not yet
+    booked at ``now``: few, as the clock keeps up; reads project them in memory."""
+    query = select_owned(tenant, credit_grants, g.account_id).where(_due(now))
+    query = _filtered(query, filters)
+    return list(conn.execute(query.distinct()).scalars())
+
+
+def _entries(tenant: Tenant, filters: EntryFilter) -> Select[Any]:
     query = select_owned(tenant, ledger_entries, ledger_entries, currencies.c.decimals).join(
         currencies, currencies.c.id == e.currency_id
     )
-    for name in ("customer_id", "currency_id", "grant_id", "event_id", "type"):
-        if filters.get(name) is not None:
-            query = query.where(e[name] == filters[name])
-    if filters.get("created_from") is not None:
-        query = query.where(e.created_at >= filters["created_from"])
-    if filters.get("created_to") is not None:
-        query = query.where(e.created_at < filters["created_to"])
+    for name in ("customer_id", "currency_id", "grant_id", "event_id"):
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(e[name] == value)
+    if filters.types is not None:
+        query = query.where(e.type.in_(list(filters.types)))
+    if filters.created_from is not None:
+        query = query.where(e.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(e.created_at < filters.created_to)
+    if filters.event_name is not None:
+        named = select_owned(tenant, events, events.c.id).where(events.c.name == filters.event_name)
+        query = query.where(e.event_id.in_(named))
     return query
 
 
-def get_entry(conn: Connection, tenant: Tenant, entry_id: uuid.UUID) -> Any:
-    return conn.execute(ledger_list_query(tenant, {}).where(e.id == entry_id)).one_or_none()
+def entries_page(
+    conn: Connection, tenant: Tenant, filters: EntryFilter, page: PageRequest
+) -> Slice[EntryRecord]:
+    return fetch_page(conn, _entries(tenant, filters), e.id, page, EntryRecord.of)
 
 
-def accounts_of_customer(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> list[Any]:
-    return list(
-        conn.execute(
-            select_owned(tenant, credit_accounts, credit_accounts, currencies.c.decimals)
-            .join(currencies, currencies.c.id == a.currency_id)
-            .where(a.customer_id == customer_id)
-            .order_by(a.id)
+def entry_total(conn: Connection, tenant: Tenant, filters: EntryFilter) -> tuple[int, int]:
+    """(the sum of ``amount``, the number of entries) over the entries ``filters`` select."""
+    sub = _entries(tenant, filters).subquery()
+    row = conn.execute(select(func.coalesce(func.sum(sub.c.amount), 0), func.count())).one()
+    return int(row[0]), int(row[1])
+
+
+def usage_by_meter(
+    conn: Connection, tenant: Tenant, filters: EntryFilter
+) -> list[tuple[str | None, int, int, int]]:
+    """Over the entries ``filters`` select, grouped by the meter of each entry's event
+    (by name): (the meter's rate or None, the currency's decimals, the sum of the amounts'
+    absolute values, the number of entries). One query."""
+    sub = _entries(tenant, filters).subquery()
+    m = meters.c
+    query = (
+        select(m.rate, sub.c.decimals, func.sum(func.abs(sub.c.amount)), func.count())
+        .select_from(
+            sub.outerjoin(events, events.c.id == sub.c.event_id).outerjoin(
+                meters, and_(owned(meters, tenant), m.event_name == events.c.name)
+            )
         )
+        .group_by(m.id, m.rate, sub.c.decimals)
     )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)]
 
 
-def account_for(
-    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, currency_id: uuid.UUID
-) -> Any:
-    return conn.execute(
-        select_owned(tenant, credit_accounts).where(
-            a.customer_id == customer_id, a.currency_id == currency_id
+def get_entry(conn: Connection, tenant: Tenant, entry_id: uuid.UUID) -> EntryRecord | None:
+    row = conn.execute(_entries(tenant, EntryFilter()).where(e.id == entry_id)).one_or_none()
+    return None if row is None else EntryRecord.of(row)
+
+
+def entries_for_events(
+    conn: Connection, tenant: Tenant, event_ids: Iterable[uuid.UUID]
+) -> list[EntryRecord]:
+    """Every entry of these events, in ledger order: one query."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return []
+    query = _entries(tenant, EntryFilter()).where(e.event_id.in_(ids)).order_by(e.sequence)
+    return [EntryRecord.of(row) for row in conn.execute(query)]
+
+
+def later_debt(
+    conn: Connection, tenant: Tenant, debt_entry_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """For each debt entry, the debt booked on its account after it (positive units):
+    one query, a correlated sum per entry asked for."""
+    ids = sorted(set(debt_entry_ids))
+    if not ids:
+        return {}
+    later = ledger_entries.alias("later")
+    newer = (
+        select(func.coalesce(-func.sum(later.c.amount), 0))
+        .where(
+            later.c.account_id == e.account_id,
+            later.c.type == "debt",
+            later.c.sequence > e.sequence,
         )
-    ).one_or_none()
+        .scalar_subquery()
+    )
+    query = select_owned(tenant, ledger_entries, e.id, newer).where(e.id.in_(ids))
+    return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+
+def accounts_of_customers(
+    conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID]
+) -> list[AccountRecord]:
+    """The accounts of these customers (with their currency's decimals), in one query."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return []
+    query = (
+        select_owned(tenant, credit_accounts, credit_accounts, currencies.c.decimals)
+        .join(currencies, currencies.c.id == a.currency_id)
+        .where(a.customer_id.in_(ids))
+        .order_by(a.id)
+    )
+    return [AccountRecord.of(row) for row in conn.execute(query)]
+
+
+def customers_with_debt(
+    conn: Connection, tenant: Tenant, currency_id: uuid.UUID | None
+) -> list[uuid.UUID]:
+    """Customers whose stored debt is positive (a read may find some of it settled)."""
+    query = select_owned(tenant, credit_accounts, a.customer_id).where(a.debt > 0)
+    if currency_id is not None:
+        query = query.where(a.currency_id == currency_id)
+    return list(conn.execute(query.distinct()).scalars())
 
 
 def due_account_ids(
@@ -386,9 +588,11 @@ def due_account_ids(
     return list(conn.execute(every_tenant(select(due.c.account_id).limit(limit))).scalars())
 
 
-def accounts_by_id(conn: Connection, tenant: Tenant, account_ids: Sequence[uuid.UUID]) -> list[Any]:
-    query = select_owned(tenant, credit_accounts).where(a.id.in_(list(account_ids)))
-    return list(conn.execute(query.order_by(a.id)))
+def accounts_by_id(
+    conn: Connection, tenant: Tenant, account_ids: Iterable[uuid.UUID]
+) -> list[AccountRecord]:
+    query = select_owned(tenant, credit_accounts).where(a.id.in_(sorted(set(account_ids))))
+    return [AccountRecord.of(row) for row in conn.execute(query.order_by(a.id))]
 
 
 def update_grant_metadata(
@@ -454,10 +658,24 @@ def access_rows(
     return list(conn.execute(query))
 
 
+def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest activation or expiry that has come due and is not booked yet (every
+    tenant): how far the clock is behind."""
+    activation = every_tenant(
+        select(func.min(g.effective_at)).where(g.status == "pending", g.effective_at <= now)
+    )
+    expiry = every_tenant(
+        select(func.min(g.expires_at)).where(g.status.in_(OPEN_STATUSES), g.expires_at <= now)
+    )
+    found = [conn.execute(activation).scalar(), conn.execute(expiry).scalar()]
+    due = [value for value in found if value is not None]
+    return min(due) if due else None
+
+
 # -- holds (DESIGN rule 17) ---------------------------------------------------------------
 
 
-def insert_hold(conn: Connection, account: AccountRow, values: dict[str, Any]) -> None:
+def insert_hold(conn: Connection, account: AccountRecord, values: dict[str, Any]) -> None:
     conn.execute(
         insert(credit_holds).values(
             organization_id=account.organization_id,
@@ -515,3 +733,15 @@ def open_accounts_of_customer(
     )
     rows = conn.execute(union(grants_open, holds_open))
     return sorted((row[0], row[1]) for row in rows)
+
+
+def holds_page(
+    conn: Connection,
+    tenant: Tenant,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    now: datetime,
+    page: PageRequest,
+) -> Slice[Any]:
+    query = hold_list_query(tenant, customer_id=customer_id, statuses=statuses, now=now)
+    return fetch_page(conn, query, h.id, page, lambda row: row)

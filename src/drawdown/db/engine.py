@@ -57,6 +57,11 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def ping(self) -> None:
+        """One round trip to the database; raises if it cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

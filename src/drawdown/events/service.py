@@ -9,6 +9,7 @@ in the same transaction."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from drawdown.events.schemas import EventIn, EventOut, IngestResult
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store as meter_store
 from drawdown.money import AmountError
+from drawdown.ops import metrics
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -171,9 +173,16 @@ def ingest(
     conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
 ) -> IngestResult:
     """Validate and store a batch, then book its consuming events (one apply_usage call)."""
-    result, usages = store_batch(conn, tenant, raw_events, settings, now)
+    try:
+        result, usages = store_batch(conn, tenant, raw_events, settings, now)
+    except ValidationFailed:
+        metrics.count_rejected(len(raw_events))
+        raise
     if usages:
+        started = time.perf_counter()
         apply_usage(conn, tenant, usages, now, settings.expiry_grace)
+        metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
+    metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
     return result
 
 

@@ -27,7 +27,8 @@ from drawdown.http.pagination import (
     LimitParam,
     Page,
     StartingAfterParam,
-    paginate,
+    cursor,
+    page_of,
 )
 from drawdown.ids import parse_id
 
@@ -102,23 +103,16 @@ def _list(
     starting_after: str | None,
 ) -> Page[HoldOut]:
     now = ctx.clock.now()
+    page = cursor("hold", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
         customer = None
         if customer_id is not None:
             if parse_id("customer", customer_id) is None:
                 raise field(["query", "customer_id"], "is not a valid customer id")
             customer = get_customer(conn, ctx.tenant, customer_id).id
-        query = holds.hold_list_query(ctx.tenant, customer, [status] if status else None, now)
-        return paginate(
-            conn,
-            query,
-            holds.HOLD_ID,
-            kind="hold",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=lambda row: holds.render_hold(row, now),
-        )
+        statuses = [status] if status else None
+        found = holds.holds_page(conn, ctx.tenant, customer, statuses, now, page)
+    return page_of(found, lambda row: holds.render_hold(row, now))
 
 
 @router.get("/v1/holds", response_model=Page[HoldOut])

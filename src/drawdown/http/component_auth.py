@@ -68,9 +68,10 @@ async def component_principal(request: Request, livemode: bool | None) -> Princi
     mode: Mode = "test" if livemode is False else "live"
     database: Database = request.app.state.database
     now_s = int(request.app.state.clock.now().timestamp())
+    caller = request.headers.get("x-component-did", "")[:200]
 
     def verify() -> Principal:
         with database.read() as conn:
-            return keys.authenticate_signature(conn, signed, mode, now_s)
+            return keys.authenticate_signature(conn, signed, mode, now_s, caller)
 
     return await run_in_threadpool(verify)

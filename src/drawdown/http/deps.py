@@ -14,6 +14,7 @@ from drawdown.clock import Clock
 from drawdown.config import Settings
 from drawdown.db.engine import Database
 from drawdown.errors import AuthenticationError, PermissionDeniedError
+from drawdown.ids import render_id
 from drawdown.keys import service as keys
 from drawdown.tenancy import Access, Principal, Tenant
 
@@ -85,6 +86,7 @@ def api_key_principal(request: Request) -> Principal:
 
 def context_for(request: Request, principal: Principal, access: Access) -> RequestContext:
     """The context of an authenticated caller, once its scope allows ``access``."""
+    request.state.api_key_id = render_id("api_key", principal.key_id)  # for the request log
     if not principal.allows(access):
         raise PermissionDeniedError(
             f"This key's scope '{principal.scope}' does not allow {access} calls",

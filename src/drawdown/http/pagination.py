@@ -14,8 +14,17 @@ from sqlalchemy import Column, Connection, Select
 
 from drawdown.errors import field
 from drawdown.ids import parse_id
+from drawdown.paging import Cursor, Slice
 
-__all__ = ["DEFAULT_LIMIT", "LimitParam", "Page", "StartingAfterParam", "paginate"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "LimitParam",
+    "Page",
+    "StartingAfterParam",
+    "cursor",
+    "page_of",
+    "paginate",
+]
 
 DEFAULT_LIMIT = 20
 T = TypeVar("T")
@@ -51,3 +60,17 @@ def paginate(
         query = query.where(id_column < cursor)
     rows: Sequence[Any] = list(conn.execute(query.order_by(id_column.desc()).limit(limit + 1)))
     return Page[T](data=[render(row) for row in rows[:limit]], has_more=len(rows) > limit)
+
+
+def cursor(kind: str, limit: int, starting_after: str | None, max_limit: int) -> Cursor:
+    """The page a native list asks for; a cursor that is not a ``kind`` id is a 422."""
+    after = None
+    if starting_after is not None:
+        after = parse_id(kind, starting_after)
+        if after is None:
+            raise field(["query", "starting_after"], f"is not a valid {kind} id")
+    return Cursor(min(limit, max_limit), after)
+
+
+def page_of(found: Slice[Any], render: Callable[[Any], T]) -> Page[T]:
+    return Page[T](data=[render(item) for item in found.items], has_more=found.has_more)

@@ -13,6 +13,7 @@ Pure functions only: finding the registered keys is keys/service.py's job."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -221,12 +222,17 @@ def canonical_message(signed: SignedRequest) -> bytes:
     return stable_json(data).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)
+def _loaded(public_key: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify(signed: SignedRequest, public_keys: Iterable[bytes]) -> bytes | None:
     """The first of ``public_keys`` whose signature ``signed`` carries, or None."""
     digest = hashlib.sha3_256(canonical_message(signed)).digest()
     for public_key in public_keys:
         try:
-            Ed25519PublicKey.from_public_bytes(public_key).verify(signed.signature, digest)
+            _loaded(public_key).verify(signed.signature, digest)
         except (InvalidSignature, ValueError):
             continue
         return public_key

@@ -240,3 +240,26 @@ def test_app_key_registration_rules(database: Any) -> None:
     for bad in ("0x1234", "zz" * 32, app.secret_hex):
         with database.write() as conn, pytest.raises(DrawdownError):
             keys.create_app_key(conn, key.organization_id, bad)
+
+
+def test_each_key_acts_for_its_own_organization(
+    test_client: Any, database: Any, clock: Any
+) -> None:
+    """Several registered keys; x-component-did (unsigned, the same for both apps here)
+    only orders the keys tried, it never picks the organization."""
+    first, second = App(), App()
+    first_key, second_key = (
+        register(database, first.public_hex),
+        register(database, second.public_hex),
+    )
+    for _ in range(2):
+        for app, name in ((first, "first"), (second, "second")):
+            url = f"{BASE}/meters?livemode=false"
+            body = {**GUIDE_METER, "event_name": f"{name}.{uuid.uuid4().hex[:6]}"}
+            made = call(test_client, app, clock, "POST", url, body)
+            assert made.status_code == 200, made.text
+    for app, key in ((first, first_key), (second, second_key)):
+        listed = call(test_client, app, clock, "GET", f"{BASE}/meters?livemode=false").json()
+        assert listed["count"] == 2
+        name = "first" if key is first_key else "second"
+        assert all(m["event_name"].startswith(name) for m in listed["list"])

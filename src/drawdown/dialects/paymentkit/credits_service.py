@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.credits import read
 from drawdown.credits import service as credits
-from drawdown.credits import store as credits_store
+from drawdown.credits.read import GrantFilter
+from drawdown.credits.records import GrantRecord
 from drawdown.credits.schemas import GrantCreate
 from drawdown.currencies import service as currencies
 from drawdown.customers import service as customers
@@ -35,7 +37,6 @@ __all__ = [
     "create_grant",
     "debts",
     "lookups",
-    "project",
     "render_grant",
     "render_grants",
     "summary",
@@ -82,13 +83,6 @@ def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now:
     return credits.create_grant(conn, tenant, request, now)
 
 
-def project(
-    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
-) -> dict[uuid.UUID, Any]:
-    """Grant states as of ``now`` (an expiry that has passed reads as expired at once)."""
-    return credits.project_grants(conn, tenant, rows, now)
-
-
 class _Lookups:
     """Customers and currencies rendered once per request."""
 
@@ -117,8 +111,9 @@ def lookups(conn: Connection, tenant: Tenant) -> _Lookups:
     return _Lookups(conn, tenant)
 
 
-def render_grant(row: Any, state: Any, look: _Lookups) -> PkCreditGrant:
-    out = credits.render_grant(row, state)
+def render_grant(row: GrantRecord, look: _Lookups) -> PkCreditGrant:
+    """A grant already projected to the instant asked about (drawdown.credits.read)."""
+    out = credits.render_grant(row)
     decimals = row.decimals
     return PkCreditGrant(
         id=out.id,
@@ -144,42 +139,28 @@ def render_grant(row: Any, state: Any, look: _Lookups) -> PkCreditGrant:
 
 
 def render_grants(
-    conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
+    conn: Connection, tenant: Tenant, rows: Sequence[GrantRecord], now: datetime
 ) -> list[PkCreditGrant]:
-    states = project(conn, tenant, rows, now)
     look = lookups(conn, tenant)
-    return [render_grant(row, states.get(row.id), look) for row in rows]
+    return [render_grant(row, look) for row in read.project(conn, tenant, rows, now)]
 
 
 def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> dict[str, Any]:
     """Payment Kit's effective credit summary: per currency, the grants in effect now
     (granted, not expired), their total and remaining amounts in base units, and count."""
-    query = credits_store.grant_list_query(
-        tenant, customer_id=customer.id, currency_id=None, statuses=("pending", "active")
-    )
-    rows = conn.execute(query.order_by(credits_store.g.id)).all()
-    states = project(conn, tenant, rows, now)
     look = lookups(conn, tenant)
     out: dict[str, Any] = {}
-    for row in rows:
-        state = states.get(row.id)
-        if state is None or state.status != "active":
-            continue
-        cur, pk_currency = look.currency(row.currency_id)
-        entry = out.get(cur.id)
-        if entry is None:
-            entry = out[cur.id] = {
-                "paymentCurrency": pk_currency.model_dump(),
-                "totalAmount": 0,
-                "remainingAmount": 0,
-                "grantCount": 0,
-            }
-            mtr = store.meter_for_currency(conn, tenant, row.currency_id)
-            if mtr is not None:
-                entry["meter"] = render.plain_meter(meters.render(mtr))
-        entry["totalAmount"] += row.amount
-        entry["remainingAmount"] += state.remaining
-        entry["grantCount"] += 1
+    for totals in read.grant_totals(conn, tenant, GrantFilter(customer.id), now, "active"):
+        cur, pk_currency = look.currency(totals.currency_id)
+        entry = out[cur.id] = {
+            "paymentCurrency": pk_currency.model_dump(),
+            "totalAmount": totals.amount,
+            "remainingAmount": totals.remaining,
+            "grantCount": totals.count,
+        }
+        mtr = store.meter_for_currency(conn, tenant, totals.currency_id)
+        if mtr is not None:
+            entry["meter"] = render.plain_meter(meters.render(mtr))
     for entry in out.values():
         entry["totalAmount"] = str(entry["totalAmount"])
         entry["remainingAmount"] = str(entry["remainingAmount"])
@@ -205,14 +186,13 @@ def debts(
     if currency_id is not None:
         currencies.get_currency(conn, tenant, currency_id)  # 404 for an unknown currency
     if customer is not None:
-        owners = [customer]
+        owners = [customer.id]
     else:
         cur = None if currency_id is None else currencies.get_currency(conn, tenant, currency_id)
-        ids = store.customers_with_debt(conn, tenant, None if cur is None else cur.id)
-        owners = [store.customer_in_any_state(conn, tenant, cid) for cid in ids]
+        owners = read.customers_in_debt(conn, tenant, None if cur is None else cur.id)
     totals: dict[str, int] = {}
-    for owner in owners:
-        for balance in credits.account_balances(conn, tenant, owner, now):
+    for owner_balances in read.balances(conn, tenant, owners, now).values():
+        for balance in owner_balances:
             key = render_id("currency", balance.currency_id)
             if (currency_id is not None and key != currency_id) or not balance.debt:
                 continue

@@ -9,7 +9,6 @@ part of its own debt that the account's remaining debt still covers, newest even
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -18,8 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Select
 
 from drawdown.config import Settings
-from drawdown.credits import service as credits
-from drawdown.credits import store as credits_store
+from drawdown.credits import read
 from drawdown.currencies import service as currencies
 from drawdown.db.types import to_micros
 from drawdown.dialects.paymentkit import render, store
@@ -128,46 +126,17 @@ def list_extra(tenant: Tenant) -> list[Any]:
     return [store.measured_by_a_meter(tenant)]
 
 
-def _pending_units(
-    conn: Connection, tenant: Tenant, row: Any, debt_entry: Any, debts: dict[Any, int]
-) -> int:
-    """The part of this event's debt still unpaid: debt is paid oldest first."""
-    key = (row.customer_id, debt_entry.currency_id)
-    later = credits_store.ledger_list_query(
-        tenant,
-        {"customer_id": row.customer_id, "currency_id": debt_entry.currency_id, "type": "debt"},
-    ).where(credits_store.e.sequence > debt_entry.sequence)
-    newer_debt = -store.sum_amounts(conn, later)
-    return max(0, min(-int(debt_entry.amount), debts[key] - newer_debt))
-
-
-def _account_debts(
-    conn: Connection, tenant: Tenant, customer_ids: set[uuid.UUID], now: datetime
-) -> dict[Any, int]:
-    out: dict[Any, int] = {}
-    for customer_id in customer_ids:
-        customer = store.customer_in_any_state(conn, tenant, customer_id)
-        for balance in credits.account_balances(conn, tenant, customer, now):
-            out[(customer_id, balance.currency_id)] = balance.debt
-    return out
-
-
-def _render_one(conn: Connection, tenant: Tenant, row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
+def _render_one(row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
     out = events.render(row)
     meter = ctx["meters"][row.name]
-    entries = ctx["entries"].get(row.id, [])
-    consumed = -sum(e.amount for e in entries if e.type == "consumption")
-    debt_entry = next((e for e in entries if e.type == "debt"), None)
+    outcome = ctx["outcomes"].get(row.id)
+    consumed = 0 if outcome is None else outcome.consumed
     if row.customer_id is None:
         # Reported for a DID no customer has yet: kept, drawn down when it appears.
         status, pending = "pending", _priced(meter, row, ctx)
     else:
-        pending = (
-            0 if debt_entry is None else _pending_units(conn, tenant, row, debt_entry, ctx["debts"])
-        )
-        if debt_entry is not None:
-            # Debt a later grant paid was consumed too, just later.
-            consumed += -int(debt_entry.amount) - pending
+        # Debt a later grant paid counts as consumed too (outcome.consumed), just later.
+        pending = 0 if outcome is None else outcome.pending
         status = "requires_action" if pending else "completed"
     props = dict(out.properties)
     value = props.get(VALUE_PROPERTY)
@@ -215,17 +184,13 @@ def render_events(
     conn: Connection, tenant: Tenant, rows: Sequence[Any], now: datetime
 ) -> list[PkMeterEvent]:
     names = {row.name for row in rows}
-    entries: dict[uuid.UUID, list[Any]] = {}
-    for entry in store.entries_for_events(conn, tenant, [row.id for row in rows]):
-        entries.setdefault(entry.event_id, []).append(entry)
     ctx = {
         "meters": store.meters_by_event_name(conn, tenant, names),
         "priced": priced_meters(meters_store.meters_for_names(conn, tenant, names)),
-        "entries": entries,
-        "debts": _account_debts(conn, tenant, {r.customer_id for r in rows if r.customer_id}, now),
+        "outcomes": read.event_outcomes(conn, tenant, [row.id for row in rows], now),
         "look": lookups(conn, tenant),
     }
-    return [_render_one(conn, tenant, row, ctx) for row in rows]
+    return [_render_one(row, ctx) for row in rows]
 
 
 def list_query(tenant: Tenant, **filters: Any) -> Select[Any]:

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
+from drawdown.credits import read
 from drawdown.credits import service as credits
-from drawdown.credits import store as credits_store
+from drawdown.credits.read import GrantFilter
 from drawdown.currencies import service as currencies
 from drawdown.dialects.paymentkit import credits_service as grants
 from drawdown.dialects.paymentkit import render
@@ -28,9 +29,9 @@ from drawdown.dialects.paymentkit.schemas import (
     PkPage,
     Success,
 )
-from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.errors import field
 from drawdown.http.idempotency import IdempotencyKey, run_create
+from drawdown.paging import Numbered
 
 __all__ = ["router"]
 
@@ -64,27 +65,26 @@ def list_grants(
 ) -> PkPage:
     now = ctx.clock.now()
     with ctx.database.read() as conn:
-        filters: dict[str, Any] = {"customer_id": None, "currency_id": None}
+        owner = None
         if customer_id is not None:
             customer = find_customer(conn, ctx.tenant, customer_id)
             if customer is None:
                 return render.page([], 0, page, page_size)
-            filters["customer_id"] = customer.id
+            owner = customer.id
+        currency = None
         if currency_id is not None:
-            filters["currency_id"] = currencies.get_currency(conn, ctx.tenant, currency_id).id
-        query = credits_store.grant_list_query(ctx.tenant, statuses=None, **filters)
-        if status is None:
-            count, rows = count_and_page(conn, query, credits_store.g.id, page, page_size)
-            items = grants.render_grants(conn, ctx.tenant, rows, now)
-        else:
-            # A stored status can read differently once the clock is applied (an expiry
-            # that has passed), so filter the grants as they read now.
-            every = conn.execute(query.order_by(credits_store.g.id.desc())).all()
-            matching = [g for g in grants.render_grants(conn, ctx.tenant, every, now)]
-            matching = [g for g in matching if g.status == status]
-            count, start = len(matching), (page - 1) * page_size
-            items = matching[start : start + page_size]
-    return render.page(items, count, page, page_size)
+            currency = currencies.get_currency(conn, ctx.tenant, currency_id).id
+        native_status = None if status is None else grants.STATUS_FROM_PK.get(status, status)
+        found = read.grants(
+            conn,
+            ctx.tenant,
+            GrantFilter(owner, currency),
+            Numbered(page, page_size),
+            now,
+            native_status,
+        )
+        items = grants.render_grants(conn, ctx.tenant, found.items, now)
+    return render.page(items, found.total or 0, page, page_size)
 
 
 @router.get("/summary")
@@ -126,7 +126,7 @@ def verify_availability(
 @router.get("/{grant_id}", response_model=PkCreditGrant)
 def retrieve_grant(grant_id: str, ctx: ReadPk) -> PkCreditGrant:
     with ctx.database.read() as conn:
-        row = credits.get_grant(conn, ctx.tenant, grant_id)
+        row = credits.get_grant(conn, ctx.tenant, grant_id, ctx.clock.now())
         return grants.render_grants(conn, ctx.tenant, [row], ctx.clock.now())[0]
 
 
@@ -143,5 +143,5 @@ def update_grant(grant_id: str, body: CreditGrantUpdate, ctx: WritePk) -> Succes
         if body.expired:
             credits.expire_grant(conn, ctx.tenant, grant_id, now)
         if body.metadata is None and not body.expired:
-            credits.get_grant(conn, ctx.tenant, grant_id)  # 404 for an unknown grant
+            credits.get_grant(conn, ctx.tenant, grant_id, now)  # 404 for an unknown grant
     return Success(success=True)

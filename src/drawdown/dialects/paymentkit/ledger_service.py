@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
+from drawdown.credits import read
 from drawdown.credits import service as credits
-from drawdown.credits import store as credits_store
+from drawdown.credits.read import EntryFilter
 from drawdown.dialects.paymentkit import render, store
-from drawdown.dialects.paymentkit.credits_service import lookups, project, render_grant
+from drawdown.dialects.paymentkit.credits_service import lookups, render_grant
 from drawdown.dialects.paymentkit.schemas import PkCreditTransaction
 from drawdown.dialects.paymentkit.wire import iso_ms
 from drawdown.ids import render_id
@@ -29,7 +30,7 @@ from drawdown.tenancy import Tenant
 __all__ = [
     "ALL_TYPES",
     "USAGE_TYPES",
-    "entry_query",
+    "entry_filter",
     "get_entry",
     "quantity_of",
     "render_entries",
@@ -48,14 +49,10 @@ _DESCRIPTIONS = {
 }
 
 
-def entry_query(
-    tenant: Tenant, filters: dict[str, Any], types: Sequence[str], event_name: str | None
-) -> Select[Any]:
-    query = credits_store.ledger_list_query(tenant, filters)
-    query = query.where(credits_store.e.type.in_(list(types)))
-    if event_name is not None:
-        query = query.where(credits_store.e.event_id.in_(store.event_ids_named(tenant, event_name)))
-    return query
+def entry_filter(
+    filters: dict[str, Any], types: Sequence[str], event_name: str | None
+) -> EntryFilter:
+    return EntryFilter(**filters, types=tuple(types), event_name=event_name)
 
 
 def quantity_of(units: int, decimals: int, meter: Any) -> Decimal:
@@ -76,15 +73,12 @@ class _Context:
         self.events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
         names = {ev.name for ev in self.events.values()}
         self.meters = store.meters_by_event_name(conn, tenant, names)
-        grant_rows = [
-            credits_store.get_grant(conn, tenant, gid)
-            for gid in {r.grant_id for r in rows if r.grant_id}
-        ]
-        states = project(conn, tenant, grant_rows, now)
+        grant_ids = {r.grant_id for r in rows if r.grant_id}
+        grant_rows = read.grants_by_id(conn, tenant, grant_ids, now)
         self.look = lookups(conn, tenant)
         self.grants: dict[uuid.UUID, dict[str, Any]] = {}
         for row in grant_rows:
-            grant = render_grant(row, states.get(row.id), self.look)
+            grant = render_grant(row, self.look)
             self.grants[row.id] = grant.model_dump(exclude={"customer", "paymentMethod"})
 
     def meter_of(self, row: Any) -> Any:
@@ -129,17 +123,20 @@ def render_entries(
     return [_render(row, ctx) for row in rows]
 
 
-def usage_totals(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> tuple[Decimal, int, int]:
-    """(total quantity in meter units, total credits in base units, row count)."""
-    events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
-    by_name = store.meters_by_event_name(conn, tenant, {ev.name for ev in events.values()})
-    quantity, credits_units = Decimal(0), 0
-    for row in rows:
-        event = events.get(row.event_id) if row.event_id else None
-        meter = None if event is None else by_name.get(event.name)
-        quantity += quantity_of(abs(row.amount), row.decimals, meter)
-        credits_units += abs(row.amount)
-    return quantity, credits_units, len(rows)
+def usage_totals(
+    conn: Connection, tenant: Tenant, filters: EntryFilter | None
+) -> tuple[Decimal, int, int]:
+    """(total quantity in meter units, total credits in base units, row count) over the
+    entries ``filters`` select (none when None): one query."""
+    quantity, credits_units, count = Decimal(0), 0, 0
+    for rate, decimals, units, entries in (
+        [] if filters is None else read.usage_by_meter(conn, tenant, filters)
+    ):
+        if rate is not None and Decimal(rate) != 0:
+            quantity += Decimal(format_units(units, decimals)) / Decimal(rate)
+        credits_units += units
+        count += entries
+    return quantity, credits_units, count
 
 
 def get_entry(conn: Connection, tenant: Tenant, ref: str) -> Any:

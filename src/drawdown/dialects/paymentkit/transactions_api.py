@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
-from drawdown.credits import store as credits_store
+from drawdown.credits import read
+from drawdown.credits.read import EntryFilter
 from drawdown.currencies import service as currencies
 from drawdown.dialects.paymentkit import ledger_service as ledger
 from drawdown.dialects.paymentkit import render
@@ -24,11 +25,11 @@ from drawdown.dialects.paymentkit.schemas import (
     PkTransactionPage,
     UnixSeconds,
 )
-from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms
 from drawdown.errors import field
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
+from drawdown.paging import Numbered
 from drawdown.tenancy import Tenant
 
 __all__ = ["router"]
@@ -117,10 +118,10 @@ def list_transactions(
             filters, event_name = _filters(conn, ctx.tenant, args)
         except _Nothing:
             return render.transaction_page([], 0, page, page_size)
-        query = ledger.entry_query(ctx.tenant, filters, types, event_name)
-        count, rows = count_and_page(conn, query, credits_store.e.id, page, page_size)
-        items = ledger.render_entries(conn, ctx.tenant, rows, ctx.clock.now())
-    return render.transaction_page(items, count, page, page_size)
+        wanted = ledger.entry_filter(filters, types, event_name)
+        found = read.entries(conn, ctx.tenant, wanted, Numbered(page, page_size))
+        items = ledger.render_entries(conn, ctx.tenant, found.items, ctx.clock.now())
+    return render.transaction_page(items, found.total or 0, page, page_size)
 
 
 @router.get("/summary")
@@ -135,13 +136,13 @@ def summary(
 ) -> dict[str, Any]:
     args = locals()
     with ctx.database.read() as conn:
+        wanted: EntryFilter | None
         try:
             filters, event_name = _filters(conn, ctx.tenant, args)
-            query = ledger.entry_query(ctx.tenant, filters, ledger.USAGE_TYPES, event_name)
-            rows = conn.execute(query).all()
+            wanted = ledger.entry_filter(filters, ledger.USAGE_TYPES, event_name)
         except _Nothing:
-            rows, event_name = [], None
-        quantity, credit_units, count = ledger.usage_totals(conn, ctx.tenant, rows)
+            wanted, event_name = None, None
+        quantity, credit_units, count = ledger.usage_totals(conn, ctx.tenant, wanted)
     return {
         "total_quantity": format(quantity.normalize(), "f") if quantity else "0",
         "total_credit_amount": str(credit_units),

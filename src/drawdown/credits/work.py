@@ -1,0 +1,130 @@
+"""The one unit of work of every credit writer: lock, load, catch up, change, check, flush.
+
+    work = CreditWork.open(conn, tenant, keys, now)   # lock (creating missing accounts),
+                                                      # load open grants, catch up the clock
+    book = work.book(customer_id, currency_id)        # change: Book methods, in memory
+    book.consume(...); work.add_grant(key, grant, name=..., metadata=...)
+    work.finish()                                     # catch up again, check rule 12, flush
+
+Ingest (drawdown.credits.drawdown), grant create/void/expire (service.py) and the clock
+(clock.py, through :meth:`CreditWork.open_due`) all go through it, so the locking order
+(rule 13), the clock (rules 6, 8) and the invariants (rule 12) are written once.
+
+Extending it (holds, top-ups): add the rule as a :class:`Book` method (pure, in memory,
+posting entries through ``Book._post``), call it between ``open`` and ``finish``; if the
+writer stores rows of its own table, register them with :meth:`CreditWork.on_flush`, which
+runs after the books are written, in the same transaction. Nothing else needs to change:
+reads (drawdown.credits.read) replay the same Book, so they see what the writer booked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.config import DEFAULT_EXPIRY_GRACE
+from drawdown.credits import store
+from drawdown.credits.book import Book, GrantState
+from drawdown.credits.outbox import notify_holds
+from drawdown.credits.records import AccountKey, AccountRecord
+from drawdown.tenancy import Tenant
+
+__all__ = ["CreditWork"]
+
+
+class CreditWork:
+    """Locked, caught-up books for a set of accounts, inside the caller's transaction."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        now: datetime,
+        accounts: Sequence[AccountRecord],
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+        with_holds: bool = False,
+    ) -> None:
+        self.conn, self.now, self.grace = conn, now, grace
+        books = store.load_books(conn, accounts, with_holds=with_holds)
+        self._opened: dict[AccountKey, tuple[AccountRecord, Book]] = {}
+        for account in accounts:
+            book = books[account.id]
+            book.catch_up(now, grace)
+            self._opened[account.key] = (account, book)
+        self._grant_values: dict[uuid.UUID, dict[str, Any]] = {}
+        self._after_flush: list[Callable[[Connection], None]] = []
+
+    @classmethod
+    def open(
+        cls,
+        conn: Connection,
+        tenant: Tenant,
+        keys: Iterable[AccountKey],
+        now: datetime,
+        *,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+        with_holds: bool = False,
+    ) -> CreditWork:
+        """Lock these accounts (created if missing). Existing accounts are locked first (the
+        common case: one statement); missing ones are then created and locked. Every
+        transaction takes existing locks before creating anything, and creates in key
+        order, so no two can wait on each other in a cycle (rule 13). ``grace`` is rule 5's
+        expiry grace (Settings.expiry_grace); ``with_holds`` loads the active holds (rule
+        17), which only hold writers and the clock need."""
+        wanted = list(keys)
+        accounts = store.lock_accounts(conn, tenant, wanted)
+        missing = set(wanted) - {account.key for account in accounts}
+        if missing:
+            store.ensure_accounts(conn, tenant, missing, now)
+            accounts += store.lock_accounts(conn, tenant, missing)
+        return cls(conn, now, accounts, grace, with_holds)
+
+    @classmethod
+    def open_due(
+        cls,
+        conn: Connection,
+        now: datetime,
+        max_accounts: int,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+    ) -> CreditWork:
+        """The clock's pass: accounts of any tenant with a grant or a hold due, skipping
+        those another pass holds (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        due = store.due_account_ids(conn, now, max_accounts, grace)
+        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
+        return cls(conn, now, accounts, grace, with_holds=True)
+
+    def pairs(self) -> list[tuple[AccountRecord, Book]]:
+        return list(self._opened.values())
+
+    def __len__(self) -> int:
+        return len(self._opened)
+
+    def account(self, customer_id: uuid.UUID, currency_id: uuid.UUID) -> AccountRecord:
+        return self._opened[(customer_id, currency_id)][0]
+
+    def book(self, customer_id: uuid.UUID, currency_id: uuid.UUID) -> Book:
+        return self._opened[(customer_id, currency_id)][1]
+
+    def add_grant(self, key: AccountKey, grant: GrantState, **values: Any) -> None:
+        """Add a new grant to the account's book; ``values`` are its stored-only columns
+        (``name``, ``metadata_``, ``source_event_id``)."""
+        self._opened[key][1].add_grant(grant, self.now)
+        if values:
+            self._grant_values[grant.id] = values
+
+    def on_flush(self, write: Callable[[Connection], None]) -> None:
+        """Run ``write`` after the books are flushed (rows of a writer's own table)."""
+        self._after_flush.append(write)
+
+    def finish(self) -> None:
+        """Catch up again (a new grant may carry an expiry already past), check every book
+        and write what changed: one multi-row statement per kind of write."""
+        for _, book in self._opened.values():
+            book.catch_up(self.now, self.grace)
+            book.check(self.now)
+        notify_holds(self.conn, list(self._opened.values()))
+        store.flush_books(self.conn, list(self._opened.values()), self.now, self._grant_values)
+        for write in self._after_flush:
+            write(self.conn)
