@@ -17,6 +17,7 @@ from drawdown.config import Settings, load_settings
 from drawdown.db.engine import Database
 from drawdown.errors import DrawdownError, problem
 from drawdown.http.limits import BodySizeLimit
+from drawdown.http.ratelimit import Limits
 from drawdown.ops import metrics
 from drawdown.ops.collectors import collectors, watch_pool
 from drawdown.ops.health import readiness_router
@@ -37,10 +38,21 @@ def _routers() -> list[Any]:
     from drawdown.dialects.paymentkit.api import router as paymentkit
     from drawdown.dialects.polar.api import routers as polar_routers
     from drawdown.events.api import router as events
+    from drawdown.events.api import usage_router as meter_usage
     from drawdown.holds.api import router as holds
     from drawdown.meters.api import router as meters
 
-    return [customers, currencies, meters, events, credits, holds, *polar_routers(), paymentkit]
+    return [
+        customers,
+        currencies,
+        meters,
+        meter_usage,
+        events,
+        credits,
+        holds,
+        *polar_routers(),
+        paymentkit,
+    ]
 
 
 def create_app(
@@ -82,6 +94,13 @@ def create_app(
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.lifecycle = lifecycle
+    app.state.limits = Limits(
+        settings.rate_limit_requests_per_s,
+        settings.rate_limit_burst,
+        settings.rate_limit_events_per_s,
+        settings.workers,
+        settings.max_batch_events,
+    )
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     # Added last, so outermost: the request id and the log line cover every response.

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -118,7 +119,6 @@ def _metrics_directory(settings: Settings) -> Iterator[None]:
     import os
     import shutil
     import tempfile
-    from pathlib import Path
 
     if settings.metrics_token is None:
         yield
@@ -165,6 +165,45 @@ def worker() -> None:
         pass
     finally:
         database.dispose()
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")],
+) -> None:
+    """Write a consistent copy of DRAWDOWN_DATABASE_URL to PATH, safe while servers run
+    (SQLite: the online backup API; PostgreSQL: pg_dump --format=custom)."""
+    from drawdown.ops.backup import BackupError
+    from drawdown.ops.backup import backup as write_backup
+
+    settings = _settings()
+    try:
+        write_backup(settings.database_url, path)
+    except BackupError as exc:
+        typer.echo(f"drawdown: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {_safe_url(settings.database_url)} to {path}")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by 'drawdown backup'")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that is not empty")
+    ] = False,
+) -> None:
+    """Load a backup into DRAWDOWN_DATABASE_URL (an empty database unless --force). Stop the
+    servers using it first; they migrate it when they start again."""
+    from drawdown.ops.backup import BackupError
+    from drawdown.ops.backup import restore as load_backup
+
+    settings = _settings()
+    try:
+        load_backup(settings.database_url, path, force=force)
+    except BackupError as exc:
+        typer.echo(f"drawdown: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {path} into {_safe_url(settings.database_url)}")
 
 
 def _print_bootstrap_key(settings: Settings) -> None:

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     shutdown_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
     metrics_token: SecretStr | None = None
 
+    # Per-key limits on one host (docs/operations.md, "Rate limits"); 0 turns one off.
+    rate_limit_requests_per_s: float = Field(default=2000.0, ge=0)
+    rate_limit_burst: int = Field(default=4000, ge=1)
+    rate_limit_events_per_s: float = Field(default=100_000.0, ge=0)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An empty variable (compose's ${DRAWDOWN_METRICS_TOKEN:-}) leaves /metrics off.
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, url: str) -> str:

@@ -22,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "ValidationFailed",
     "field",
     "problem",
@@ -94,6 +95,16 @@ class PayloadTooLargeError(DrawdownError):
     status = 413
     code = "payload_too_large"
     title = "Payload too large"
+
+
+class RateLimitedError(DrawdownError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 class ValidationFailed(DrawdownError):

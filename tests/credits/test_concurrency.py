@@ -127,7 +127,7 @@ def test_customer_created_while_its_events_are_being_ingested(
     """Rule 11 under concurrency: the creation waits for the in-flight batch, then claims it."""
     import threading
 
-    from drawdown.events import service as events
+    from drawdown import flows as events
 
     if database.is_sqlite:
         pytest.skip("SQLite runs one writer at a time: the race cannot happen")

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from drawdown.config import DEFAULT_EXPIRY_GRACE
+from drawdown.consumption import Usage
 from drawdown.credits.book import GrantState
-from drawdown.credits.usage import Usage
 from drawdown.credits.work import CreditWork
 from drawdown.ids import new_id
 from drawdown.tenancy import Tenant

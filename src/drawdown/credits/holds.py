@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from drawdown.config import DEFAULT_EXPIRY_GRACE
+from drawdown.consumption import Usage
 from drawdown.credits import store
 from drawdown.credits.book import Book, HoldState
 from drawdown.credits.schemas import HoldCreate, HoldOut
 from drawdown.credits.service import currency_of
-from drawdown.credits.usage import Usage
 from drawdown.credits.work import CreditWork
 from drawdown.customers.service import resolve_customer
 from drawdown.errors import (

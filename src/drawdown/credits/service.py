@@ -30,6 +30,7 @@ from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import service as meters
 from drawdown.money import AmountError, format_units, parse_amount
+from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
@@ -254,7 +255,7 @@ def get_entry(conn: Connection, tenant: Tenant, entry_ref: str) -> EntryRecord:
 
 
 def account_balances(
-    conn: Connection, tenant: Tenant, customer: Any, now: datetime
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
 ) -> list[AccountBalance]:
     """The customer's balance in each currency it has an account in, exact at ``now``."""
     return read.balances(conn, tenant, [customer.id], now)[customer.id]
@@ -275,7 +276,9 @@ def render_balance(balance: AccountBalance) -> BalanceOut:
     )
 
 
-def balances(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> list[BalanceOut]:
+def balances(
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
+) -> list[BalanceOut]:
     return [render_balance(b) for b in account_balances(conn, tenant, customer, now)]
 
 
@@ -345,7 +348,7 @@ def _access_out(
 
 
 def access_for(
-    conn: Connection, tenant: Tenant, customer: Any, meter_ref: str, now: datetime
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, meter_ref: str, now: datetime
 ) -> AccessOut:
     """The access check for a customer row already in hand."""
     return access(conn, tenant, (render_id("customer", customer.id), None), meter_ref, now)

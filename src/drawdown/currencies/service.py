@@ -4,7 +4,6 @@ integers scaled by them, so changing them would change every balance)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -12,12 +11,13 @@ from drawdown.currencies import store
 from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
 from drawdown.errors import NotFoundError
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.records import CurrencyRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["create_currency", "get_currency", "render"]
 
 
-def render(row: Any) -> CurrencyOut:
+def render(row: CurrencyRecord) -> CurrencyOut:
     return CurrencyOut(
         id=render_id("currency", row.id),
         name=row.name,
@@ -28,7 +28,9 @@ def render(row: Any) -> CurrencyOut:
     )
 
 
-def create_currency(conn: Connection, tenant: Tenant, body: CurrencyCreate, now: datetime) -> Any:
+def create_currency(
+    conn: Connection, tenant: Tenant, body: CurrencyCreate, now: datetime
+) -> CurrencyRecord:
     currency_id = new_id()
     store.insert_currency(
         conn,
@@ -42,10 +44,12 @@ def create_currency(conn: Connection, tenant: Tenant, body: CurrencyCreate, now:
             "created_at": now,
         },
     )
-    return store.get_by_id(conn, tenant, currency_id)
+    row = store.get_by_id(conn, tenant, currency_id)
+    assert row is not None, "written in this transaction"
+    return row
 
 
-def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Any:
+def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> CurrencyRecord:
     parsed = parse_id("currency", currency_id)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
     if row is None:

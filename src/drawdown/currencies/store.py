@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Select, insert
 
 from drawdown.db.scope import select_owned
 from drawdown.db.tables import currencies
+from drawdown.records import CurrencyRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = ["c", "get_by_id", "insert_currency", "list_query"]
@@ -18,9 +19,10 @@ def insert_currency(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(currencies).values(**values))
 
 
-def get_by_id(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Any:
+def get_by_id(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> CurrencyRecord | None:
     query = select_owned(tenant, currencies).where(c.id == currency_id)
-    return conn.execute(query).one_or_none()
+    row = conn.execute(query).one_or_none()
+    return None if row is None else from_row(CurrencyRecord, row)
 
 
 def list_query(tenant: Tenant) -> Select[Any]:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from drawdown import flows
 from drawdown.customers import service, store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.http.deps import ReadCtx, WriteCtx
@@ -30,9 +31,7 @@ def create_customer(
         idempotency_key,
         "POST /v1/customers",
         body,
-        lambda conn: service.render(
-            service.create_customer(conn, ctx.tenant, body, ctx.clock.now())
-        ),
+        lambda conn: service.render(flows.create_customer(conn, ctx.tenant, body, ctx.clock.now())),
     )
 
 
@@ -72,14 +71,14 @@ def update_customer_by_external_id(
 ) -> CustomerOut:
     with ctx.database.write() as conn:
         row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
-        return service.render(service.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
+        return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 
 
 @router.delete("/external/{external_id}", status_code=204)
 def delete_customer_by_external_id(external_id: str, ctx: WriteCtx) -> Response:
     with ctx.database.write() as conn:
         row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
-        service.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)
 
 
@@ -93,12 +92,12 @@ def get_customer(customer_id: str, ctx: ReadCtx) -> CustomerOut:
 def update_customer(customer_id: str, body: CustomerUpdate, ctx: WriteCtx) -> CustomerOut:
     with ctx.database.write() as conn:
         row = service.get_customer(conn, ctx.tenant, customer_id)
-        return service.render(service.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
+        return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 
 
 @router.delete("/{customer_id}", status_code=204)
 def delete_customer(customer_id: str, ctx: WriteCtx) -> Response:
     with ctx.database.write() as conn:
         row = service.get_customer(conn, ctx.tenant, customer_id)
-        service.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)

@@ -3,20 +3,19 @@ deletion is soft (history keeps pointing at the customer)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+import uuid
+from datetime import datetime
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from drawdown.clock import utcnow
-from drawdown.config import DEFAULT_EXPIRY_GRACE
-from drawdown.credits.closing import close_customer_credits
 from drawdown.customers import store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from drawdown.db.scope import lock_external_ids
 from drawdown.errors import ConflictError, NotFoundError, field
-from drawdown.events.service import claim_customer_events
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -30,7 +29,7 @@ __all__ = [
 ]
 
 
-def render(row: Any) -> CustomerOut:
+def render(row: CustomerRecord) -> CustomerOut:
     return CustomerOut(
         id=render_id("customer", row.id),
         external_id=row.external_id,
@@ -52,9 +51,9 @@ def _conflict(external_id: str) -> ConflictError:
 
 def create_customer(
     conn: Connection, tenant: Tenant, body: CustomerCreate, now: datetime | None = None
-) -> Any:
+) -> CustomerRecord:
     if body.external_id is not None:
-        store.lock_external_ids(conn, tenant, [body.external_id])
+        lock_external_ids(conn, tenant, [body.external_id])
     if body.external_id is not None and store.external_id_taken(conn, tenant, body.external_id):
         raise _conflict(body.external_id)
     now = now or utcnow()
@@ -78,20 +77,17 @@ def create_customer(
     except IntegrityError:
         # Another transaction created the same external_id between our check and insert.
         raise _conflict(body.external_id or "") from None
-    if body.external_id is not None:
-        _claim_events(conn, tenant, customer_id, body.external_id, now)
-    return store.get_by_id(conn, tenant, customer_id)
+    # The events already stored under the external id are claimed by drawdown.flows.
+    return _stored(conn, tenant, customer_id)
 
 
-def _claim_events(
-    conn: Connection, tenant: Tenant, customer_id: Any, external_id: str, now: datetime
-) -> None:
-    """Events already stored under this external id become the customer's and are drawn
-    down now (DESIGN rule 11)."""
-    claim_customer_events(conn, tenant, customer_id, external_id, now)
+def _stored(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> CustomerRecord:
+    row = store.get_by_id(conn, tenant, customer_id)
+    assert row is not None, "written in this transaction"
+    return row
 
 
-def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> Any:
+def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> CustomerRecord:
     parsed = parse_id("customer", customer_id)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
     if row is None:
@@ -99,7 +95,9 @@ def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> Any:
     return row
 
 
-def get_customer_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
+def get_customer_by_external_id(
+    conn: Connection, tenant: Tenant, external_id: str
+) -> CustomerRecord:
     row = store.get_by_external_id(conn, tenant, external_id)
     if row is None:
         raise NotFoundError(f"No customer with external_id {external_id!r}")
@@ -112,7 +110,7 @@ def resolve_customer(
     customer_id: str | None,
     external_customer_id: str | None,
     loc: str = "customer_id",
-) -> Any:
+) -> CustomerRecord:
     """The customer named by id or by external id, for request bodies that accept either;
     an unknown one is a 422 naming the field."""
     if customer_id is not None:
@@ -130,14 +128,18 @@ def resolve_customer(
 
 
 def update_customer(
-    conn: Connection, tenant: Tenant, row: Any, body: CustomerUpdate, now: datetime | None = None
-) -> Any:
+    conn: Connection,
+    tenant: Tenant,
+    row: CustomerRecord,
+    body: CustomerUpdate,
+    now: datetime | None = None,
+) -> CustomerRecord:
     now = now or utcnow()
     changes = body.model_dump(exclude_unset=True)
     if "external_id" in changes:
         new_external = changes["external_id"]
         if row.external_id is None and new_external is not None:
-            store.lock_external_ids(conn, tenant, [new_external])
+            lock_external_ids(conn, tenant, [new_external])
         if row.external_id is not None and new_external != row.external_id:
             raise field(["body", "external_id"], "cannot be changed once set")
         if (
@@ -150,21 +152,10 @@ def update_customer(
         changes["metadata_"] = changes.pop("metadata") or {}
     if changes:
         store.update_customer(conn, tenant, row.id, changes, now)
-    if row.external_id is None and changes.get("external_id") is not None:
-        _claim_events(conn, tenant, row.id, changes["external_id"], now)
-    return store.get_by_id(conn, tenant, row.id)
+    return _stored(conn, tenant, row.id)
 
 
-def delete_customer(
-    conn: Connection,
-    tenant: Tenant,
-    row: Any,
-    now: datetime | None = None,
-    grace: timedelta = DEFAULT_EXPIRY_GRACE,
-) -> None:
-    """Soft delete (DESIGN rule 19): its open grants are voided and its holds released
-    (reason ``customer_deleted``), its history stays, and its external_id is free again:
-    events sent for it from now on wait unclaimed, as for any unknown customer."""
-    now = now or utcnow()
-    close_customer_credits(conn, tenant, row.id, now, grace)
-    store.update_customer(conn, tenant, row.id, {"deleted_at": now}, now)
+def delete_customer(conn: Connection, row: CustomerRecord) -> None:
+    now = utcnow()
+    owner = Tenant(row.organization_id, row.mode)  # the row was read through its tenant
+    store.update_customer(conn, owner, row.id, {"deleted_at": now}, now)

@@ -1,24 +1,29 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, or_
+from sqlalchemy import Connection, Select, func, insert, or_, select
 
-from drawdown.db.portable import advisory_xact_locks
+from drawdown.db.paging import fetch_page
 from drawdown.db.scope import select_owned, update_owned
 from drawdown.db.tables import customers
+from drawdown.paging import PageRequest, Slice
+from drawdown.records import CustomerRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "SORT_FIELDS",
+    "by_ids",
+    "customers_page",
+    "customers_range",
     "external_id_taken",
     "get_by_external_id",
     "get_by_id",
     "insert_customer",
     "list_query",
-    "lock_external_ids",
     "update_customer",
 ]
 
@@ -34,12 +39,29 @@ def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(customers).values(**values))
 
 
-def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> Any:
-    return conn.execute(_live(tenant).where(c.id == customer_id)).one_or_none()
+def get_by_id(conn: Connection, tenant: Tenant, customer_id: uuid.UUID) -> CustomerRecord | None:
+    return _one(conn.execute(_live(tenant).where(c.id == customer_id)).one_or_none())
 
 
-def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> Any:
-    return conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none()
+def get_by_external_id(conn: Connection, tenant: Tenant, external_id: str) -> CustomerRecord | None:
+    return _one(conn.execute(_live(tenant).where(c.external_id == external_id)).one_or_none())
+
+
+def _one(row: Any) -> CustomerRecord | None:
+    return None if row is None else from_row(CustomerRecord, row)
+
+
+def by_ids(
+    conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID], *, deleted: bool = False
+) -> dict[uuid.UUID, CustomerRecord]:
+    """These customers in one query (with ``deleted``, deleted ones too: history keeps
+    pointing at them)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = select_owned(tenant, customers) if deleted else _live(tenant)
+    rows = conn.execute(query.where(c.id.in_(ids)))
+    return {row.id: from_row(CustomerRecord, row) for row in rows}
 
 
 def external_id_taken(conn: Connection, tenant: Tenant, external_id: str) -> bool:
@@ -74,13 +96,42 @@ def list_query(
     return query
 
 
-def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[str]) -> None:
-    """Serialize, until commit, the transactions that resolve or create these external ids.
+# The fields a numbered page may sort by (ids are time-ordered: creation order).
+SORT_FIELDS: dict[str, Any] = {"created_at": c.id, "email": c.email, "name": c.name}
 
-    Ingest stores an event for an unknown external id while another transaction may be
-    creating that customer; without a common lock the creator's claim could miss the event
-    and ingest could miss the customer (DESIGN rule 11). On PostgreSQL: transaction-scoped
-    advisory locks, taken in sorted order so lockers never deadlock. SQLite already runs one
-    writer at a time."""
-    prefix = f"{tenant.organization_id}:{tenant.mode}:"
-    advisory_xact_locks(conn, (prefix + external_id for external_id in external_ids))
+
+def customers_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    email: str | None = None,
+    q: str | None = None,
+) -> Slice[CustomerRecord]:
+    query = list_query(tenant, email=email, external_id=None, q=q)
+    return fetch_page(conn, query, c.id, page, _record, SORT_FIELDS)
+
+
+def _record(row: Any) -> CustomerRecord:
+    return from_row(CustomerRecord, row)
+
+
+def customers_range(
+    conn: Connection,
+    tenant: Tenant,
+    *,
+    ids: Collection[uuid.UUID] = (),
+    external_ids: Collection[str] = (),
+    offset: int,
+    count: int,
+) -> tuple[int, list[CustomerRecord]]:
+    """(how many live customers match, the ``count`` of them from ``offset``), newest first;
+    ``ids`` and ``external_ids`` narrow the match when given. Two queries."""
+    query = _live(tenant)
+    if ids:
+        query = query.where(c.id.in_(sorted(set(ids))))
+    if external_ids:
+        query = query.where(c.external_id.in_(sorted(set(external_ids))))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(c.id.desc()).offset(offset).limit(count))
+    return int(total), [from_row(CustomerRecord, row) for row in rows]

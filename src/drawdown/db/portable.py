@@ -183,9 +183,12 @@ def for_update(conn: Connection, query: S, *, skip_locked: bool = False) -> S:
 def among(conn: Connection, column: Any, values: Sequence[uuid.UUID]) -> ColumnElement[bool]:
     """``column IN values`` with a statement text that does not depend on how many values:
     on PostgreSQL one array parameter, so the driver never re-parses a query per batch."""
+    condition: ColumnElement[bool]
     if is_sqlite(conn):
-        return column.in_(values)  # type: ignore[no-any-return]
-    return column == any_(bindparam(f"{column.name}_list", values, type_=ARRAY(Uuid)))  # type: ignore[no-any-return]
+        condition = column.in_(values)
+    else:
+        condition = column == any_(bindparam(f"{column.name}_list", values, type_=ARRAY(Uuid)))
+    return condition
 
 
 def advisory_xact_locks(conn: Connection, keys: Iterable[str]) -> None:

@@ -12,14 +12,33 @@ another's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Table, Update, and_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    Update,
+    and_,
+    select,
+    update,
+)
 
+from drawdown.db.portable import advisory_xact_locks
 from drawdown.db.tables import metadata
 from drawdown.tenancy import Tenant
 
-__all__ = ["TENANT_TABLES", "every_tenant", "owned", "select_owned", "update_owned"]
+__all__ = [
+    "TENANT_TABLES",
+    "every_tenant",
+    "lock_external_ids",
+    "owned",
+    "select_owned",
+    "update_owned",
+]
 
 TENANT_TABLES: frozenset[str] = frozenset(
     table.name
@@ -48,3 +67,15 @@ def update_owned(tenant: Tenant, table: Table) -> Update:
 def every_tenant(query: Select[Any]) -> Select[Any]:
     """Mark a read that deliberately spans every tenant (system work, not a request)."""
     return query
+
+
+def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[str]) -> None:
+    """Serialize, until commit, the transactions that resolve or create these external ids
+    of ``tenant``'s customers.
+
+    Ingest stores an event for an unknown external id while another transaction may be
+    creating that customer; without a common lock the creator's claim could miss the event
+    and ingest could miss the customer (DESIGN rule 11). Both customers and events take it,
+    so it lives here, beside the tenant it is keyed by."""
+    prefix = f"{tenant.organization_id}:{tenant.mode}:"
+    advisory_xact_locks(conn, (prefix + external_id for external_id in external_ids))

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from drawdown.credits.usage import Usage
+from drawdown.consumption import Usage
 from drawdown.meters.filters import Matcher, is_number, lookup, matcher_for, split_path
 from drawdown.money import AmountError, to_decimal, units_from_decimal
 

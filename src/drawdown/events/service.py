@@ -4,12 +4,11 @@ of an external customer once the customer exists.
 Ingest is bulk: the whole batch is validated first (every bad index is reported and nothing
 is stored), then one query resolves customers, one reads the meters of the batch's names,
 and one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING stores the new events and
-tells duplicates apart. The credit engine then books the consuming events, once per batch,
-in the same transaction."""
+tells duplicates apart. drawdown.flows then hands the consuming events to the credit engine,
+once per batch, in the same transaction."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,9 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from drawdown.config import Settings
-from drawdown.credits.drawdown import apply_usage
-from drawdown.credits.usage import Usage
-from drawdown.customers.store import lock_external_ids
+from drawdown.consumption import Usage
+from drawdown.db.scope import lock_external_ids
 from drawdown.db.types import to_micros
 from drawdown.errors import FieldError, NotFoundError, ValidationFailed, field
 from drawdown.events import store
@@ -39,20 +37,18 @@ from drawdown.events.schemas import EventIn, EventOut, IngestResult
 from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store as meter_store
 from drawdown.money import AmountError
-from drawdown.ops import metrics
+from drawdown.records import EventRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "claim_customer_events",
     "claim_events",
     "get_event",
-    "ingest",
     "render",
     "store_batch",
 ]
 
 
-def render(row: Any) -> EventOut:
+def render(row: EventRecord) -> EventOut:
     return EventOut(
         id=render_id("event", row.id),
         identifier=row.identifier,
@@ -66,7 +62,7 @@ def render(row: Any) -> EventOut:
     )
 
 
-def get_event(conn: Connection, tenant: Tenant, event_id: str) -> Any:
+def get_event(conn: Connection, tenant: Tenant, event_id: str) -> EventRecord:
     parsed = parse_id("event", event_id)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
     if row is None:
@@ -129,16 +125,16 @@ def _customers(
     conn: Connection, tenant: Tenant, parsed: list[_Parsed]
 ) -> tuple[set[uuid.UUID], dict[str, uuid.UUID]]:
     ids = {p.customer_id for p in parsed if p.customer_id is not None}
-    external = {p.event.external_customer_id for p in parsed} - {None}
-    rows = store.resolve_customers(conn, tenant, ids, external)  # type: ignore[arg-type]
+    external = {e for p in parsed if (e := p.event.external_customer_id) is not None}
+    rows = store.resolve_customers(conn, tenant, ids, external)
     known_ids = {row.id for row in rows}
     by_external = {row.external_id: row.id for row in rows if row.external_id in external}
     unknown = external - set(by_external)
     if unknown:
         # Kept unclaimed (rule 11): hold off a concurrent creation of these customers until
         # this batch commits, then look again in case one committed just before.
-        lock_external_ids(conn, tenant, unknown)  # type: ignore[arg-type]
-        late = store.resolve_customers(conn, tenant, set(), unknown)  # type: ignore[arg-type]
+        lock_external_ids(conn, tenant, unknown)
+        late = store.resolve_customers(conn, tenant, set(), unknown)
         by_external.update({row.external_id: row.id for row in late})
     return known_ids, by_external
 
@@ -167,23 +163,6 @@ def _check_event(
         except ValueError as exc:
             errors.append((_loc(p.index, "properties", CREDIT_EXPIRES_AT), str(exc)))
     return amount
-
-
-def ingest(
-    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
-) -> IngestResult:
-    """Validate and store a batch, then book its consuming events (one apply_usage call)."""
-    try:
-        result, usages = store_batch(conn, tenant, raw_events, settings, now)
-    except ValidationFailed:
-        metrics.count_rejected(len(raw_events))
-        raise
-    if usages:
-        started = time.perf_counter()
-        apply_usage(conn, tenant, usages, now, settings.expiry_grace)
-        metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
-    metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
-    return result
 
 
 def store_batch(
@@ -254,18 +233,6 @@ def _rows(
         if amount != 0 and customer_id is not None:
             pending.append((row, p, amount))
     return rows, pending
-
-
-def claim_customer_events(
-    conn: Connection, tenant: Tenant, customer_id: uuid.UUID, external_id: str, now: datetime
-) -> int:
-    """DESIGN rule 11: the stored events of ``external_id`` that no customer had become this
-    customer's, and those that consume are drawn down now, in timestamp order. Returns how
-    many events were claimed."""
-    claimed, usages = claim_events(conn, tenant, customer_id, external_id)
-    if usages:
-        apply_usage(conn, tenant, usages, now)
-    return claimed
 
 
 def claim_events(

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, or_
+from sqlalchemy import ColumnElement, Connection, Select, false, or_
 
-from drawdown.db.portable import insert_ignoring_duplicates
+from drawdown.db.paging import fetch_page
+from drawdown.db.portable import insert_ignoring_duplicates, is_sqlite
 from drawdown.db.scope import owned, select_owned, update_owned
-from drawdown.db.tables import customers, events
+from drawdown.db.tables import customers, events, meters
+from drawdown.meters.filters import compile_sql
+from drawdown.paging import PageRequest, Slice
+from drawdown.records import EventRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "SORT_FIELDS",
+    "EventFilter",
+    "by_ids",
     "c",
     "claim_events",
+    "events_page",
     "get_by_id",
+    "id_by_identifier",
     "insert_events",
     "list_query",
     "resolve_customers",
@@ -74,8 +84,13 @@ def claim_events(
     return list(conn.execute(stmt))
 
 
-def get_by_id(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> Any:
-    return conn.execute(select_owned(tenant, events).where(c.id == event_id)).one_or_none()
+def get_by_id(conn: Connection, tenant: Tenant, event_id: uuid.UUID) -> EventRecord | None:
+    row = conn.execute(select_owned(tenant, events).where(c.id == event_id)).one_or_none()
+    return None if row is None else _record(row)
+
+
+def _record(row: Any) -> EventRecord:
+    return from_row(EventRecord, row)
 
 
 def list_query(
@@ -104,3 +119,77 @@ def list_query(
     if time_to is not None:
         query = query.where(c.timestamp < time_to)
     return query
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    customer_id: uuid.UUID | None = None
+    customer_ids: tuple[uuid.UUID, ...] | None = None
+    # Events reported under this external id, or of the customer that has it now.
+    external_customer_id: str | None = None
+    name: str | None = None
+    names: tuple[str, ...] | None = None
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    # The events a meter counts: its event name and its filter (clause language).
+    meter: tuple[str, dict[str, Any] | None] | None = None
+    # A further condition in the filter clause language (Polar's ``filter``).
+    where: dict[str, Any] | None = None
+    # Only events some meter of the tenant measures (Payment Kit has no other kind).
+    measured: bool = False
+    # Matches nothing (a filter asks for a kind of event drawdown never stores).
+    nothing: bool = False
+
+
+# The fields a numbered page may sort by.
+SORT_FIELDS: dict[str, Any] = {"timestamp": c.timestamp}
+
+
+def _conditions(conn: Connection, tenant: Tenant, f: EventFilter) -> list[Any]:
+    sqlite = is_sqlite(conn)
+    out: list[Any] = []
+    if f.customer_ids is not None:
+        out.append(c.customer_id.in_(list(f.customer_ids)))
+    if f.names is not None:
+        out.append(c.name.in_(list(f.names)))
+    if f.meter is not None:
+        event_name, meter_filter = f.meter
+        out += [c.name == event_name, compile_sql(meter_filter, c, sqlite)]
+    if f.where is not None:
+        out.append(compile_sql(f.where, c, sqlite))
+    if f.measured:
+        out.append(c.name.in_(select_owned(tenant, meters, meters.c.event_name)))
+    if f.nothing:
+        out.append(false())
+    return out
+
+
+def events_page(
+    conn: Connection, tenant: Tenant, filters: EventFilter, page: PageRequest
+) -> Slice[EventRecord]:
+    """A page of events: a cursor page newest ingested first, or a numbered page."""
+    query = list_query(
+        tenant,
+        customer_id=filters.customer_id,
+        external_customer_id=filters.external_customer_id,
+        name=filters.name,
+        time_from=filters.time_from,
+        time_to=filters.time_to,
+        extra=_conditions(conn, tenant, filters),
+    )
+    return fetch_page(conn, query, c.id, page, _record, SORT_FIELDS)
+
+
+def by_ids(
+    conn: Connection, tenant: Tenant, event_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, EventRecord]:
+    """These events, by id: one query."""
+    if not event_ids:
+        return {}
+    rows = conn.execute(select_owned(tenant, events).where(c.id.in_(sorted(set(event_ids)))))
+    return {row.id: _record(row) for row in rows}
+
+
+def id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
+    query = select_owned(tenant, events, c.id).where(c.identifier == identifier)
+    return conn.execute(query).scalar_one_or_none()

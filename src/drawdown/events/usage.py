@@ -16,6 +16,7 @@ count, sum and unique of an empty bucket are 0; the others are null."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -58,7 +59,15 @@ from drawdown.meters.filters import compile_sql, split_path
 from drawdown.money import to_decimal
 from drawdown.tenancy import Tenant
 
-__all__ = ["Query", "Row", "aggregate", "format_value", "report", "usage_query"]
+__all__ = [
+    "Query",
+    "Row",
+    "aggregate",
+    "format_value",
+    "report",
+    "totals_by_customer",
+    "usage_query",
+]
 
 c = store.c
 # Exact on SQLite: integers are summed in two 26-bit halves (no int64 overflow for billions
@@ -91,6 +100,8 @@ class Query:
     buckets: list[Bucket]
     customer_id: uuid.UUID | None
     group_by: str | None
+    # Restricts to these customers (readers that show many customers at once).
+    customer_ids: tuple[uuid.UUID, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,8 @@ def _conditions(q: Query, is_sqlite: bool) -> list[Any]:
     ]
     if q.customer_id is not None:
         conds.append(c.customer_id == q.customer_id)
+    if q.customer_ids is not None:
+        conds.append(c.customer_id.in_(list(q.customer_ids)))
     return conds
 
 
@@ -339,3 +352,25 @@ def usage_query(
         msg = f"gives more than {MAX_BUCKETS} buckets: use a larger window or a shorter range"
         raise field(["query", "window"], msg) from None
     return Query(tenant, meter, time_from, time_to, window, tz, found, customer, group_by)
+
+
+def totals_by_customer(
+    conn: Connection,
+    tenant: Tenant,
+    meter: Any,
+    customer_ids: Sequence[uuid.UUID],
+    time_from: datetime,
+    time_to: datetime,
+) -> dict[uuid.UUID, Decimal | None]:
+    """The meter's aggregation over ``[time_from, time_to)`` for each of these customers,
+    in one query (customers without events are left out)."""
+    if not customer_ids:
+        return {}
+    base = usage_query(tenant, meter, time_from, time_to, "none", "UTC", None, "customer")
+    q = dataclasses.replace(base, customer_ids=tuple(sorted(set(customer_ids))))
+    out: dict[uuid.UUID, Decimal | None] = {}
+    for row in aggregate(conn, q, total=False):
+        customer_id, _external_id = row.group
+        if customer_id is not None:
+            out[uuid.UUID(str(customer_id))] = row.value
+    return out

@@ -14,6 +14,7 @@ from drawdown.clock import Clock
 from drawdown.config import Settings
 from drawdown.db.engine import Database
 from drawdown.errors import AuthenticationError, PermissionDeniedError
+from drawdown.http.ratelimit import KeyLimits
 from drawdown.ids import render_id
 from drawdown.keys import service as keys
 from drawdown.tenancy import Access, Principal, Tenant
@@ -36,6 +37,7 @@ class RequestContext:
     database: Database
     settings: Settings
     clock: Clock
+    limits: KeyLimits | None = None  # the caller's rate limits (None: not limited)
 
     @property
     def tenant(self) -> Tenant:
@@ -93,7 +95,9 @@ def context_for(request: Request, principal: Principal, access: Access) -> Reque
             code="insufficient_scope",
         )
     state = request.app.state
-    return RequestContext(principal, state.database, state.settings, state.clock)
+    limits = state.limits.bind(principal.key_id, request.state)
+    limits.charge_request()
+    return RequestContext(principal, state.database, state.settings, state.clock, limits)
 
 
 def _requires(access: Access) -> Callable[[Request], RequestContext]:

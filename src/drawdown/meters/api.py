@@ -1,14 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from drawdown.events import usage
-from drawdown.events.schemas import UsageOut
-from drawdown.events.usage import usage_query
-from drawdown.events.windows import Window
 from drawdown.http.deps import ReadCtx, WriteCtx
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
@@ -60,30 +55,6 @@ def get_meter(meter: str, ctx: ReadCtx) -> MeterOut:
     """A meter by id or by event_name."""
     with ctx.database.read() as conn:
         return service.render(service.get_meter(conn, ctx.tenant, meter))
-
-
-@router.get("/{meter}/usage", response_model=UsageOut, response_model_by_alias=True)
-def meter_usage(
-    meter: str,
-    ctx: ReadCtx,
-    time_from: Annotated[datetime, Query(alias="from", description="Inclusive (RFC 3339)")],
-    time_to: Annotated[datetime, Query(alias="to", description="Exclusive (RFC 3339)")],
-    window: Window = "day",
-    timezone: Annotated[str, Query(max_length=64, description="IANA name")] = "UTC",
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    group_by: Annotated[
-        str | None, Query(max_length=255, description="customer, or a property path")
-    ] = None,
-) -> Response:
-    """The meter's usage in [from, to): buckets per window in the timezone, and a total.
-    docs/usage.md says what each aggregation means across windows."""
-    with ctx.database.read() as conn:
-        row = service.get_meter(conn, ctx.tenant, meter)
-        query = usage_query(
-            ctx.tenant, row, time_from, time_to, window, timezone, customer_id, group_by
-        )
-        out = usage.report(conn, query)
-    return Response(out.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.patch("/{meter}", response_model=MeterOut)

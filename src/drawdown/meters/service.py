@@ -4,6 +4,7 @@ credits already drawn were computed with them); inactive meters keep their histo
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,6 +20,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
+from drawdown.records import MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -42,7 +44,7 @@ def auto_currency_decimals(rate: str) -> int:
     return min(MAX_DECIMALS, max(DEFAULT_CURRENCY_DECIMALS, places))
 
 
-def render(row: Any) -> MeterOut:
+def render(row: MeterRecord) -> MeterOut:
     return MeterOut(
         id=render_id("meter", row.id),
         name=row.name,
@@ -67,7 +69,7 @@ def _taken(event_name: str) -> ConflictError:
     )
 
 
-def _currency_for(conn: Connection, tenant: Tenant, body: MeterCreate, now: datetime) -> Any:
+def _currency_for(conn: Connection, tenant: Tenant, body: MeterCreate, now: datetime) -> uuid.UUID:
     if body.currency_id is not None:
         parsed = parse_id("currency", body.currency_id)
         row = None if parsed is None else currency_store.get_by_id(conn, tenant, parsed)
@@ -90,11 +92,23 @@ def _check_rate_fits(rate: str, decimals: int) -> None:
         raise field(["body", "rate"], "is too large for the currency's decimals") from None
 
 
-def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datetime) -> Any:
+def _stored(conn: Connection, tenant: Tenant, meter_id: uuid.UUID) -> MeterRecord:
+    row = store.get_by_id(conn, tenant, meter_id)
+    assert row is not None, "written in this transaction"
+    return row
+
+
+def _decimals(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> int:
+    currency = currency_store.get_by_id(conn, tenant, currency_id)
+    assert currency is not None, "a meter's currency is the tenant's"
+    return currency.decimals
+
+
+def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datetime) -> MeterRecord:
     if store.get_by_event_name(conn, tenant, body.event_name) is not None:
         raise _taken(body.event_name)
     currency_id = _currency_for(conn, tenant, body, now)
-    _check_rate_fits(str(body.rate), currency_store.get_by_id(conn, tenant, currency_id).decimals)
+    _check_rate_fits(str(body.rate), _decimals(conn, tenant, currency_id))
     meter_id = new_id()
     values = {
         "id": meter_id,
@@ -120,10 +134,10 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
     except IntegrityError:
         # A concurrent request created a meter for the same event_name.
         raise _taken(body.event_name) from None
-    return store.get_by_id(conn, tenant, meter_id)
+    return _stored(conn, tenant, meter_id)
 
 
-def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> Any:
+def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> MeterRecord:
     """By id (``mtr_...``) first, else by event_name."""
     parsed = parse_id("meter", id_or_event_name)
     row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
@@ -134,7 +148,9 @@ def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> Any:
     return row
 
 
-def _frozen_changes(conn: Connection, tenant: Tenant, row: Any, changes: dict[str, Any]) -> None:
+def _frozen_changes(
+    conn: Connection, tenant: Tenant, row: MeterRecord, changes: dict[str, Any]
+) -> None:
     errors = []
     if "filter" in changes and changes["filter"] != row.filter:
         errors.append("filter")
@@ -160,8 +176,7 @@ def update_meter(
             raise field(["body", name], "cannot be null")
     _frozen_changes(conn, tenant, row, changes)
     if "rate" in changes:
-        currency = currency_store.get_by_id(conn, tenant, row.currency_id)
-        _check_rate_fits(changes["rate"], currency.decimals)
+        _check_rate_fits(changes["rate"], _decimals(conn, tenant, row.currency_id))
     values: dict[str, Any] = {}
     for name in ("name", "unit", "description", "rate", "filter"):
         if name in changes:
@@ -173,10 +188,12 @@ def update_meter(
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
         store.update_meter(conn, tenant, row.id, {**values, "updated_at": now})
-    return store.get_by_id(conn, tenant, row.id)
+    return _stored(conn, tenant, row.id)
 
 
-def set_status(conn: Connection, tenant: Tenant, row: Any, status: str, now: datetime) -> Any:
+def set_status(
+    conn: Connection, tenant: Tenant, row: MeterRecord, status: str, now: datetime
+) -> MeterRecord:
     if row.status != status:
         store.update_meter(conn, tenant, row.id, {"status": status, "updated_at": now})
-    return store.get_by_id(conn, tenant, row.id)
+    return _stored(conn, tenant, row.id)

@@ -69,6 +69,8 @@ class RequestContext:
                 status = message["status"]
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
+                if status == 429:  # Retry-After and RateLimit-*, whatever the surface
+                    headers.extend((scope.get("state") or {}).get("rate_limit_headers", []))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -5,7 +5,7 @@ the per-currency summary and the availability check."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from drawdown.credits.schemas import GrantCreate
 from drawdown.currencies import service as currencies
 from drawdown.customers import service as customers
 from drawdown.customers import store as customers_store
-from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.customers import require_customer
 from drawdown.dialects.paymentkit.schemas import CreditGrantCreate, PkCreditGrant
 from drawdown.dialects.paymentkit.service import native
@@ -27,7 +27,9 @@ from drawdown.dialects.paymentkit.wire import from_unix, iso_ms, unix_s
 from drawdown.errors import field
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
+from drawdown.meters import store as meters_store
 from drawdown.money import parse_amount
+from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -86,17 +88,14 @@ def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now:
 class _Lookups:
     """Customers and currencies rendered once per request."""
 
-    def __init__(self, conn: Connection, tenant: Tenant) -> None:
+    def __init__(self, conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID]) -> None:
         self.conn, self.tenant = conn, tenant
-        self.customers: dict[uuid.UUID, Any] = {}
+        # Deleted customers too: their history keeps pointing at them.
+        found = customers_store.by_ids(conn, tenant, customer_ids, deleted=True)
+        self.customers = {cid: render.customer(customers.render(row)) for cid, row in found.items()}
         self.currencies: dict[uuid.UUID, Any] = {}
 
     def customer(self, customer_id: uuid.UUID) -> Any:
-        if customer_id not in self.customers:
-            row = customers_store.get_by_id(self.conn, self.tenant, customer_id)
-            if row is None:  # deleted customers keep their history
-                row = store.customer_in_any_state(self.conn, self.tenant, customer_id)
-            self.customers[customer_id] = render.customer(customers.render(row))
         return self.customers[customer_id]
 
     def currency(self, currency_id: uuid.UUID) -> Any:
@@ -107,8 +106,10 @@ class _Lookups:
         return self.currencies[currency_id]
 
 
-def lookups(conn: Connection, tenant: Tenant) -> _Lookups:
-    return _Lookups(conn, tenant)
+def lookups(conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID] = ()) -> _Lookups:
+    """What a page renders beside its items: its customers (loaded at once, one query)
+    and currencies (once each)."""
+    return _Lookups(conn, tenant, customer_ids)
 
 
 def render_grant(row: GrantRecord, look: _Lookups) -> PkCreditGrant:
@@ -141,11 +142,13 @@ def render_grant(row: GrantRecord, look: _Lookups) -> PkCreditGrant:
 def render_grants(
     conn: Connection, tenant: Tenant, rows: Sequence[GrantRecord], now: datetime
 ) -> list[PkCreditGrant]:
-    look = lookups(conn, tenant)
+    look = lookups(conn, tenant, {row.customer_id for row in rows})
     return [render_grant(row, look) for row in read.project(conn, tenant, rows, now)]
 
 
-def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> dict[str, Any]:
+def summary(
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
+) -> dict[str, Any]:
     """Payment Kit's effective credit summary: per currency, the grants in effect now
     (granted, not expired), their total and remaining amounts in base units, and count."""
     look = lookups(conn, tenant)
@@ -158,7 +161,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
             "remainingAmount": totals.remaining,
             "grantCount": totals.count,
         }
-        mtr = store.meter_for_currency(conn, tenant, totals.currency_id)
+        mtr = meters_store.oldest_for_currency(conn, tenant, totals.currency_id)
         if mtr is not None:
             entry["meter"] = render.plain_meter(meters.render(mtr))
     for entry in out.values():
@@ -168,7 +171,7 @@ def summary(conn: Connection, tenant: Tenant, customer: Any, now: datetime) -> d
 
 
 def available_units(
-    conn: Connection, tenant: Tenant, customer: Any, currency_id: str, now: datetime
+    conn: Connection, tenant: Tenant, customer: CustomerRecord, currency_id: str, now: datetime
 ) -> tuple[int, int]:
     """(available, debt) of one customer in one currency, in base units, as of now."""
     cur = currencies.get_currency(conn, tenant, currency_id)
@@ -179,7 +182,11 @@ def available_units(
 
 
 def debts(
-    conn: Connection, tenant: Tenant, customer: Any | None, currency_id: str | None, now: datetime
+    conn: Connection,
+    tenant: Tenant,
+    customer: CustomerRecord | None,
+    currency_id: str | None,
+    now: datetime,
 ) -> dict[str, str]:
     """Payment Kit's pending amounts: usage not covered by credits (drawdown's debt), in
     base units per currency, for one customer or for all."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from drawdown.customers import service as customers
+from drawdown import flows
 from drawdown.customers import store as customers_store
 from drawdown.customers.schemas import CustomerCreate
 from drawdown.errors import field
@@ -46,5 +46,5 @@ def require_customer(
     if row is not None:
         return row
     if create_at is not None and not is_customer_id(ref):
-        return customers.create_customer(conn, tenant, CustomerCreate(external_id=ref), create_at)
+        return flows.create_customer(conn, tenant, CustomerCreate(external_id=ref), create_at)
     raise field(loc, f"no customer {ref}")

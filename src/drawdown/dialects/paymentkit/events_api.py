@@ -19,10 +19,10 @@ from drawdown.dialects.paymentkit.routing import (
     ReadPk,
 )
 from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent, PkPage, UnixSeconds
-from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.dialects.paymentkit.wire import from_unix
-from drawdown.events import store as events_store
+from drawdown.http.ratelimit import charge_events
 from drawdown.meters import service as meters
+from drawdown.paging import Numbered
 
 __all__ = ["router"]
 
@@ -34,6 +34,7 @@ Ref = Annotated[str | None, Query(max_length=255)]
 @router.post("", response_model=PkMeterEvent)
 def create_event(body: MeterEventCreate, ctx: IngestPk) -> PkMeterEvent:
     """Stored and drawn down before this returns: the answer shows the outcome."""
+    charge_events(ctx, 1)
     now = ctx.clock.now()
     with ctx.database.write() as conn:
         row = meter_events.create_event(conn, ctx.tenant, body, ctx.settings, now)
@@ -60,8 +61,10 @@ def list_events(
         customer = None if customer_id is None else find_customer(conn, ctx.tenant, customer_id)
         if customer_id is not None and customer is None and is_customer_id(customer_id):
             return render.page([], 0, page, page_size)
-        query = meter_events.list_query(
+        found = meter_events.events_page(
+            conn,
             ctx.tenant,
+            Numbered(page, page_size),
             customer_id=None if customer is None else customer.id,
             # A DID no customer has yet still finds the events reported under it.
             external_customer_id=customer_id if customer is None else None,
@@ -69,9 +72,8 @@ def list_events(
             time_from=None if start is None else from_unix(start),
             time_to=None if end is None else from_unix(end + 1),
         )
-        count, rows = count_and_page(conn, query, events_store.c.id, page, page_size)
-        items = meter_events.render_events(conn, ctx.tenant, rows, ctx.clock.now())
-    return render.page(items, count, page, page_size)
+        items = meter_events.render_events(conn, ctx.tenant, found.items, ctx.clock.now())
+    return render.page(items, found.total or 0, page, page_size)
 
 
 @router.get("/pending-amount")

@@ -14,13 +14,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
+from drawdown import flows
+from drawdown.clock import to_micros
 from drawdown.config import Settings
 from drawdown.credits import read
 from drawdown.currencies import service as currencies
-from drawdown.db.types import to_micros
-from drawdown.dialects.paymentkit import render, store
+from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.credits_service import lookups
 from drawdown.dialects.paymentkit.customers import is_customer_id
 from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent
@@ -33,9 +34,11 @@ from drawdown.events.pricing import price, priced_meters
 from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
 from drawdown.money import AmountError, parse_amount
+from drawdown.paging import Numbered, Slice
+from drawdown.records import EventRecord, MeterRecord
 from drawdown.tenancy import Tenant
 
-__all__ = ["create_event", "get_event", "list_query", "render_events"]
+__all__ = ["create_event", "events_page", "get_event", "render_events"]
 
 # Where each native ingest field comes from in a Payment Kit meter event.
 _LOCS: dict[str, list[str | int]] = {
@@ -100,7 +103,7 @@ def create_event(
     if body.timestamp is not None:
         raw["timestamp"] = datetime.fromtimestamp(body.timestamp, tz=now.tzinfo)
     try:
-        result = events.ingest(conn, tenant, [raw], settings, now)
+        result = flows.ingest(conn, tenant, [raw], settings, now)
     except ValidationFailed as exc:
         raise _translated(exc) from None
     if result.duplicates:
@@ -108,7 +111,7 @@ def create_event(
             f"A meter event with identifier {body.identifier!r} already exists",
             code="duplicate_identifier",
         )
-    event_id = store.event_id_by_identifier(conn, tenant, body.identifier)
+    event_id = events_store.id_by_identifier(conn, tenant, body.identifier)
     assert event_id is not None
     return get_event(conn, tenant, f"evt_{event_id.hex}")
 
@@ -121,12 +124,7 @@ def get_event(conn: Connection, tenant: Tenant, ref: str) -> Any:
     return row
 
 
-def list_extra(tenant: Tenant) -> list[Any]:
-    """Restricts an events query to events some meter measures."""
-    return [store.measured_by_a_meter(tenant)]
-
-
-def _render_one(row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
+def _render_one(row: EventRecord, ctx: dict[str, Any]) -> PkMeterEvent:
     out = events.render(row)
     meter = ctx["meters"][row.name]
     outcome = ctx["outcomes"].get(row.id)
@@ -173,7 +171,7 @@ def _render_one(row: Any, ctx: dict[str, Any]) -> PkMeterEvent:
     )
 
 
-def _priced(meter: Any, row: Any, ctx: dict[str, Any]) -> int:
+def _priced(meter: MeterRecord, row: EventRecord, ctx: dict[str, Any]) -> int:
     priced = ctx["priced"].get(meter.event_name)
     if priced is None:
         return 0
@@ -185,13 +183,15 @@ def render_events(
 ) -> list[PkMeterEvent]:
     names = {row.name for row in rows}
     ctx = {
-        "meters": store.meters_by_event_name(conn, tenant, names),
+        "meters": meters_store.by_event_names(conn, tenant, names),
         "priced": priced_meters(meters_store.meters_for_names(conn, tenant, names)),
         "outcomes": read.event_outcomes(conn, tenant, [row.id for row in rows], now),
-        "look": lookups(conn, tenant),
+        "look": lookups(conn, tenant, {r.customer_id for r in rows if r.customer_id}),
     }
     return [_render_one(row, ctx) for row in rows]
 
 
-def list_query(tenant: Tenant, **filters: Any) -> Select[Any]:
-    return events_store.list_query(tenant, extra=list_extra(tenant), **filters)
+def events_page(conn: Connection, tenant: Tenant, page: Numbered, **filters: Any) -> Slice[Any]:
+    """A page of the events some meter measures (Payment Kit has no other kind)."""
+    wanted = events_store.EventFilter(measured=True, **filters)
+    return events_store.events_page(conn, tenant, wanted, page)

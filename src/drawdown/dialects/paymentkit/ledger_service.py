@@ -18,13 +18,17 @@ from sqlalchemy import Connection
 from drawdown.credits import read
 from drawdown.credits import service as credits
 from drawdown.credits.read import EntryFilter
-from drawdown.dialects.paymentkit import render, store
+from drawdown.credits.records import EntryRecord
+from drawdown.dialects.paymentkit import render
 from drawdown.dialects.paymentkit.credits_service import lookups, render_grant
 from drawdown.dialects.paymentkit.schemas import PkCreditTransaction
 from drawdown.dialects.paymentkit.wire import iso_ms
+from drawdown.events import store as events_store
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
+from drawdown.meters import store as meters_store
 from drawdown.money import format_units
+from drawdown.records import MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -55,7 +59,7 @@ def entry_filter(
     return EntryFilter(**filters, types=tuple(types), event_name=event_name)
 
 
-def quantity_of(units: int, decimals: int, meter: Any) -> Decimal:
+def quantity_of(units: int, decimals: int, meter: MeterRecord | None) -> Decimal:
     """Meter units behind ``units`` credits: credits / rate (0 without a meter)."""
     if meter is None or Decimal(meter.rate) == 0:
         return Decimal(0)
@@ -70,25 +74,25 @@ class _Context:
     """The events, meters and grants a page of entries points at, loaded once."""
 
     def __init__(self, conn: Connection, tenant: Tenant, rows: Sequence[Any], now: Any) -> None:
-        self.events = store.events_by_id(conn, tenant, {r.event_id for r in rows if r.event_id})
+        self.events = events_store.by_ids(conn, tenant, {r.event_id for r in rows if r.event_id})
         names = {ev.name for ev in self.events.values()}
-        self.meters = store.meters_by_event_name(conn, tenant, names)
+        self.meters = meters_store.by_event_names(conn, tenant, names)
         grant_ids = {r.grant_id for r in rows if r.grant_id}
         grant_rows = read.grants_by_id(conn, tenant, grant_ids, now)
-        self.look = lookups(conn, tenant)
+        self.look = lookups(conn, tenant, {r.customer_id for r in rows})
         self.grants: dict[uuid.UUID, dict[str, Any]] = {}
         for row in grant_rows:
             grant = render_grant(row, self.look)
             self.grants[row.id] = grant.model_dump(exclude={"customer", "paymentMethod"})
 
-    def meter_of(self, row: Any) -> Any:
+    def meter_of(self, row: EntryRecord) -> MeterRecord | None:
         event = self.events.get(row.event_id) if row.event_id else None
         meter = None if event is None else self.meters.get(event.name)
         # An event is charged to its meter's currency; a renamed currency never happens.
         return meter if meter is not None and meter.currency_id == row.currency_id else None
 
 
-def _render(row: Any, ctx: _Context) -> PkCreditTransaction:
+def _render(row: EntryRecord, ctx: _Context) -> PkCreditTransaction:
     units = abs(row.amount)
     meter = ctx.meter_of(row)
     pk_meter = None if meter is None else render.plain_meter(meters.render(meter))

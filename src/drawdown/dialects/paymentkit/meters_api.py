@@ -15,9 +15,9 @@ from drawdown.dialects.paymentkit.routing import (
     WritePk,
 )
 from drawdown.dialects.paymentkit.schemas import MeterCreate, MeterUpdate, PkMeter, PkPage
-from drawdown.dialects.paymentkit.store import count_and_page
 from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
+from drawdown.paging import Numbered
 
 __all__ = ["router"]
 
@@ -39,12 +39,12 @@ def list_meters(
     event_name: Annotated[str | None, Query(max_length=255)] = None,
     q: Annotated[str | None, Query(max_length=255)] = None,
 ) -> PkPage:
-    query = meters_store.list_query(ctx.tenant, event_name=event_name, status=None, q=q)
+    wanted = Numbered(page, page_size)
     with ctx.database.read() as conn:
-        count, rows = count_and_page(conn, query, meters_store.c.id, page, page_size)
+        found = meters_store.meters_page(conn, ctx.tenant, wanted, event_name=event_name, q=q)
         cache: dict[object, object] = {}
-        items = [service.render_meter(conn, ctx.tenant, row, cache) for row in rows]
-    return render.page(items, count, page, page_size)
+        items = [service.render_meter(conn, ctx.tenant, row, cache) for row in found.items]
+    return render.page(items, found.total or 0, page, page_size)
 
 
 @router.get("/{id_or_event_name}", response_model=PkMeter)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drawdown.db.types import to_micros
+from drawdown.clock import to_micros
 
 __all__ = ["MAX_UNIX_S", "from_unix", "iso_ms", "unix_s"]
 

@@ -18,17 +18,18 @@ stable and needs no table; reading one back tries each meter of the organization
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection
 
-from drawdown.credits import service as credits
+from drawdown.credits import read
+from drawdown.credits.read import AccountBalance
 from drawdown.customers import service as customer_service
 from drawdown.customers import store as customer_store
-from drawdown.db.tables import customers, meters
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     MAX_LIMIT,
@@ -43,8 +44,9 @@ from drawdown.dialects.polar.translate import customer_out, meter_out, polar_id
 from drawdown.errors import NotFoundError, ValidationFailed, field
 from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext
-from drawdown.ids import render_id
 from drawdown.meters import store as meter_store
+from drawdown.money import format_units
+from drawdown.records import CustomerRecord, MeterRecord
 from drawdown.tenancy import Tenant
 
 __all__ = ["customer_meter_id", "router", "state_router"]
@@ -62,21 +64,35 @@ def customer_meter_id(customer_id: uuid.UUID, meter_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(int=customer_id.int ^ meter_id.int ^ _MASK)
 
 
-def _consumed(conn: Connection, tenant: Tenant, customer: Any, meter: Any) -> Decimal:
-    customer_ref = render_id("customer", customer.id)
-    q = usage.usage_query(tenant, meter, *_EVER, "none", "UTC", customer_ref, None)
-    rows = usage.aggregate(conn, q, total=True)  # one query: the total only
-    value = rows[0].value if rows else None
-    return value if value is not None else Decimal(0)
+def customer_meters(
+    conn: Connection, ctx: RequestContext, pairs: Sequence[tuple[Any, Any]]
+) -> list[CustomerMeterOut]:
+    """The (customer, meter) pairs as Polar's customer meters: one usage query per meter
+    of the page and two balance queries, whatever the number of customers."""
+    customer_ids = list({customer.id: None for customer, _ in pairs})
+    consumed: dict[tuple[uuid.UUID, uuid.UUID], Decimal | None] = {}
+    for meter in {meter.id: meter for _, meter in pairs}.values():
+        totals = usage.totals_by_customer(conn, ctx.tenant, meter, customer_ids, *_EVER)
+        consumed.update({(cid, meter.id): value for cid, value in totals.items()})
+    balances = read.balances(conn, ctx.tenant, customer_ids, ctx.clock.now())
+    out = []
+    for customer, meter in pairs:
+        used = consumed.get((customer.id, meter.id)) or Decimal(0)
+        owed = [b for b in balances[customer.id] if b.currency_id == meter.currency_id]
+        out.append(_customer_meter(customer, meter, used, owed[0] if owed else None))
+    return out
 
 
-def customer_meter(
-    conn: Connection, ctx: RequestContext, customer: Any, meter: Any
+def _customer_meter(
+    customer: CustomerRecord,
+    meter: MeterRecord,
+    consumed: Decimal,
+    balance_of: AccountBalance | None,
 ) -> CustomerMeterOut:
-    consumed = _consumed(conn, ctx.tenant, customer, meter)
-    meter_ref = render_id("meter", meter.id)
-    access = credits.access_for(conn, ctx.tenant, customer, meter_ref, ctx.clock.now())
-    balance = Decimal(access.available) - Decimal(access.debt)
+    balance = Decimal(0)
+    if balance_of is not None:
+        units = balance_of.available - balance_of.debt
+        balance = Decimal(format_units(units, balance_of.decimals))
     rate = Decimal(meter.rate)
     if rate > 0:
         balance /= rate
@@ -112,35 +128,33 @@ def _meters(conn: Connection, tenant: Tenant, meter_ids: list[str]) -> list[Any]
     """The meters listed: those asked for, else the active ones (Polar leaves archived
     meters out unless they are asked for)."""
     status = None if meter_ids else "active"
-    query = meter_store.list_query(tenant, event_name=None, status=status, q=None)
-    if meter_ids:
-        query = query.where(meters.c.id.in_(_uuids(meter_ids, "meter_id")))
-    return list(conn.execute(query.order_by(meters.c.name, meters.c.id)))
-
-
-def _customers_query(tenant: Tenant, ids: list[str], external_ids: list[str]) -> Select[Any]:
-    query = customer_store.list_query(tenant, email=None, external_id=None, q=None)
-    if ids:
-        query = query.where(customers.c.id.in_(_uuids(ids, "customer_id")))
-    if external_ids:
-        query = query.where(customers.c.external_id.in_(external_ids))
-    return query
+    return meter_store.listed(conn, tenant, _uuids(meter_ids, "meter_id"), status=status)
 
 
 def _page_pairs(
-    conn: Connection, query: Select[Any], meter_rows: list[Any], page: int, limit: int
+    conn: Connection,
+    tenant: Tenant,
+    wanted: tuple[list[uuid.UUID], list[str]],
+    meter_rows: list[Any],
+    page: int,
+    limit: int,
 ) -> tuple[list[tuple[Any, Any]], int]:
     """One page of (customer, meter) pairs, customers newest first, each customer's meters
     by name; and the number of all pairs."""
     per = len(meter_rows)
-    customer_count = conn.execute(select(func.count()).select_from(query.subquery()))
-    total = int(customer_count.scalar_one()) * per
+    ids, external_ids = wanted
+    customer_count, _ = customer_store.customers_range(
+        conn, tenant, ids=ids, external_ids=external_ids, offset=0, count=0
+    )
+    total = customer_count * per
     start = (page - 1) * limit
     stop = min(start + limit, total)
     if start >= stop:
         return [], total
     first, last = start // per, (stop - 1) // per
-    rows = conn.execute(query.order_by(customers.c.id.desc()).offset(first).limit(last - first + 1))
+    _, rows = customer_store.customers_range(
+        conn, tenant, ids=ids, external_ids=external_ids, offset=first, count=last - first + 1
+    )
     pairs = [(c, m) for c in rows for m in meter_rows]
     return pairs[start - first * per : stop - first * per], total
 
@@ -166,9 +180,9 @@ def list_customer_meters(
         meter_rows = _meters(conn, ctx.tenant, meter_id or [])
         if not meter_rows:
             return list_resource([], 0, limit)
-        query = _customers_query(ctx.tenant, customer_id or [], external_customer_id or [])
-        pairs, total = _page_pairs(conn, query, meter_rows, page, limit)
-        items = [customer_meter(conn, ctx, c, m) for c, m in pairs]
+        wanted = (_uuids(customer_id or [], "customer_id"), external_customer_id or [])
+        pairs, total = _page_pairs(conn, ctx.tenant, wanted, meter_rows, page, limit)
+        items = customer_meters(conn, ctx, pairs)
     return list_resource(items, total, limit)
 
 
@@ -177,15 +191,13 @@ def _find(conn: Connection, tenant: Tenant, id: str) -> tuple[Any, Any]:
         wanted = uuid.UUID(id)
     except ValueError:
         raise NotFoundError(f"No customer meter {id}") from None
-    meter_rows = list(
-        conn.execute(meter_store.list_query(tenant, event_name=None, status=None, q=None))
-    )
+    meter_rows = meter_store.listed(conn, tenant, [], status=None)
     by_customer = {customer_meter_id(wanted, m.id): m for m in meter_rows}
     # customer_meter_id is its own inverse given the meter: candidates are customer ids.
-    query = _customers_query(tenant, [], []).where(customers.c.id.in_(list(by_customer)))
-    customer = conn.execute(query).first()
-    if customer is None:
+    found = customer_store.by_ids(conn, tenant, by_customer)
+    if not found:
         raise NotFoundError(f"No customer meter {id}")
+    customer = found[min(found)]
     return customer, by_customer[customer.id]
 
 
@@ -193,12 +205,12 @@ def _find(conn: Connection, tenant: Tenant, id: str) -> tuple[Any, Any]:
 def get_customer_meter(id: str, ctx: ReadCtx) -> CustomerMeterOut:
     with ctx.database.read() as conn:
         customer, meter = _find(conn, ctx.tenant, id)
-        return customer_meter(conn, ctx, customer, meter)
+        return customer_meters(conn, ctx, [(customer, meter)])[0]
 
 
-def _state(conn: Connection, ctx: RequestContext, customer: Any) -> CustomerStateOut:
+def _state(conn: Connection, ctx: RequestContext, customer: CustomerRecord) -> CustomerStateOut:
     meters_now = _meters(conn, ctx.tenant, [])
-    active = [customer_meter(conn, ctx, customer, meter) for meter in meters_now]
+    active = customer_meters(conn, ctx, [(customer, meter) for meter in meters_now])
     return CustomerStateOut(
         **customer_out(customer).model_dump(),
         active_meters=[

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
+from drawdown import flows
 from drawdown.customers import schemas as native
 from drawdown.customers import service, store
-from drawdown.db.tables import customers
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
@@ -17,8 +17,8 @@ from drawdown.dialects.polar.pagination import (
     PageParam,
     PerPageParam,
     SortingParam,
-    order_by_sorting,
-    page_of_query,
+    numbered,
+    resource,
 )
 from drawdown.dialects.polar.schemas import (
     CustomerCreate,
@@ -37,11 +37,6 @@ __all__ = ["reject_organization_id", "router"]
 router = APIRouter(prefix="/polar/v1/customers", tags=["polar"], route_class=PolarRoute)
 
 EXTERNAL_ID_TAKEN = "A customer with this external ID already exists."
-_SORT_COLUMNS: dict[str, Any] = {
-    "created_at": customers.c.id,  # ids are time-ordered: creation order, ties broken
-    "email": customers.c.email,
-    "name": customers.c.name,
-}
 # The fields of Polar's customer bodies that drawdown keeps.
 _KEPT = ("email", "name", "metadata", "external_id")
 
@@ -64,7 +59,7 @@ def _taken_is_invalid(exc: ConflictError) -> ValidationFailed | ConflictError:
 def _create(conn: Connection, tenant: Tenant, body: CustomerCreate) -> CustomerOut:
     kept = body.model_dump(include=set(_KEPT), exclude_none=True)
     try:
-        row = service.create_customer(conn, tenant, native.CustomerCreate(**kept))
+        row = flows.create_customer(conn, tenant, native.CustomerCreate(**kept))
     except ConflictError as exc:
         raise _taken_is_invalid(exc) from None
     return customer_out(row)
@@ -75,7 +70,7 @@ def _update(
 ) -> CustomerOut:
     changes = body.model_dump(include=set(_KEPT), exclude_unset=True)
     try:
-        updated = service.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
+        updated = flows.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
     except ConflictError as exc:
         raise _taken_is_invalid(exc) from None
     return customer_out(updated)
@@ -109,17 +104,10 @@ def list_customers(
     limit: PerPageParam = 10,
     sorting: SortingParam = None,
 ) -> ListResource[CustomerOut]:
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-created_at"], customers.c.id)
-    select = store.list_query(ctx.tenant, email=email, external_id=None, q=query)
+    wanted = numbered(sorting, store.SORT_FIELDS, ["-created_at"], page, limit)
     with ctx.database.read() as conn:
-        return page_of_query(
-            conn,
-            select,
-            order_by,
-            page=page,
-            limit=limit,
-            render=customer_out,
-        )
+        found = store.customers_page(conn, ctx.tenant, wanted, email=email, q=query)
+    return resource(found, customer_out, limit)
 
 
 @router.get("/external/{external_id}", response_model=CustomerOut)
@@ -141,7 +129,7 @@ def update_customer_external(
 def delete_customer_external(external_id: str, ctx: WriteCtx, anonymize: bool = False) -> Response:
     with ctx.database.write() as conn:
         row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
-        service.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)
 
 
@@ -162,5 +150,5 @@ def update_customer(id: str, body: CustomerUpdate, ctx: WriteCtx) -> CustomerOut
 def delete_customer(id: str, ctx: WriteCtx, anonymize: bool = False) -> Response:
     with ctx.database.write() as conn:
         row = service.get_customer(conn, ctx.tenant, id)
-        service.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)

@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import ValidationError
-from sqlalchemy import Connection, false
+from sqlalchemy import Connection
 
+from drawdown import flows
 from drawdown.customers import store as customer_store
-from drawdown.db import portable
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
     ListResource,
@@ -26,8 +26,7 @@ from drawdown.dialects.polar.pagination import (
     PerPageParam,
     SortingParam,
     list_resource,
-    order_by_sorting,
-    page_rows,
+    numbered,
 )
 from drawdown.dialects.polar.schemas import (
     EventCreate,
@@ -41,9 +40,9 @@ from drawdown.dialects.polar.translate import event_out, filter_in
 from drawdown.errors import FieldError, ValidationFailed, field
 from drawdown.events import service, store
 from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
+from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
-from drawdown.meters.filters import compile_sql
 from drawdown.tenancy import Tenant
 
 __all__ = ["AUTO_IDENTIFIER_PREFIX", "router"]
@@ -53,7 +52,6 @@ router = APIRouter(prefix="/polar/v1/events", tags=["polar"], route_class=PolarR
 # Identifier of an event sent without external_id: unique, so never a duplicate.
 AUTO_IDENTIFIER_PREFIX = "polar-auto-"
 _UNSUPPORTED = ("parent_id", "member_id", "external_member_id")
-_SORT_COLUMNS: dict[str, Any] = {"timestamp": store.c.timestamp}
 
 
 def _native_event(index: int, event: EventCreate, errors: list[FieldError]) -> dict[str, Any]:
@@ -85,15 +83,15 @@ def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
     native = [_native_event(i, event, errors) for i, event in enumerate(body.events)]
     if errors:
         raise ValidationFailed(errors)
+    charge_events(ctx, len(native))
     with ctx.database.write() as conn:
-        result = service.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
+        result = flows.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
     return EventsIngestResponse(inserted=result.inserted, duplicates=result.duplicates)
 
 
 def _customers_by_id(conn: Connection, tenant: Tenant, rows: Sequence[Any]) -> dict[Any, Any]:
     ids = {row.customer_id for row in rows if row.customer_id is not None}
-    found = {cid: customer_store.get_by_id(conn, tenant, cid) for cid in ids}
-    return {cid: row for cid, row in found.items() if row is not None}
+    return customer_store.by_ids(conn, tenant, ids)
 
 
 def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
@@ -104,15 +102,15 @@ def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
     return [value for value in parsed if value is not None]
 
 
-def _filter_sql(text: str, is_sqlite: bool) -> Any:
+def _polar_filter(text: str) -> dict[str, Any]:
     try:
         polar_filter = Filter.model_validate(json.loads(text))
     except (ValueError, ValidationError):
         raise field(["query", "filter"], "must be a JSON filter {conjunction, clauses}") from None
-    return compile_sql(filter_in(polar_filter, ["query", "filter"]), store.c, is_sqlite)
+    return filter_in(polar_filter, ["query", "filter"])
 
 
-def _conditions(
+def _filters(
     conn: Connection,
     ctx: RequestContext,
     *,
@@ -121,21 +119,24 @@ def _conditions(
     sources: list[str],
     meter_id: str | None,
     filter_json: str | None,
-) -> list[Any]:
-    is_sqlite = portable.is_sqlite(conn)
-    extra: list[Any] = []
-    if customer_ids:
-        extra.append(store.c.customer_id.in_(_uuids(customer_ids, "customer_id")))
-    if names:
-        extra.append(store.c.name.in_(names))
-    if sources and "user" not in sources:
-        extra.append(false())  # drawdown stores user events only
+    external_customer_id: str | None,
+    time_from: datetime | None,
+    time_to: datetime | None,
+) -> store.EventFilter:
+    meter = None
     if meter_id is not None:
-        meter = meters.get_meter(conn, ctx.tenant, meter_id)
-        extra += [store.c.name == meter.event_name, compile_sql(meter.filter, store.c, is_sqlite)]
-    if filter_json is not None:
-        extra.append(_filter_sql(filter_json, is_sqlite))
-    return extra
+        found = meters.get_meter(conn, ctx.tenant, meter_id)
+        meter = (found.event_name, found.filter)
+    return store.EventFilter(
+        customer_ids=tuple(_uuids(customer_ids, "customer_id")) if customer_ids else None,
+        external_customer_id=external_customer_id,
+        names=tuple(names) if names else None,
+        time_from=time_from,
+        time_to=time_to,
+        meter=meter,
+        where=None if filter_json is None else _polar_filter(filter_json),
+        nothing=bool(sources) and "user" not in sources,  # drawdown stores user events only
+    )
 
 
 MultiParam = Annotated[list[str] | None, Query()]
@@ -170,7 +171,7 @@ def list_events(
     refused = [param for param, sent in unsupported.items() if sent is not None]
     if refused:
         raise ValidationFailed([(["query", p], "is not supported by drawdown") for p in refused])
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["-timestamp"], store.c.id)
+    wanted = numbered(sorting, store.SORT_FIELDS, ["-timestamp"], page, limit)
     externals = external_customer_id or []
     if len(externals) > 1:
         raise field(["query", "external_customer_id"], "drawdown accepts one value here")
@@ -178,7 +179,7 @@ def list_events(
         if instant is not None and instant.tzinfo is None:
             raise field(["query", loc], "needs a timezone offset (e.g. Z)")
     with ctx.database.read() as conn:
-        extra = _conditions(
+        filters = _filters(
             conn,
             ctx,
             customer_ids=customer_id or [],
@@ -186,20 +187,14 @@ def list_events(
             sources=source or [],
             meter_id=meter_id,
             filter_json=filter,
-        )
-        select = store.list_query(
-            ctx.tenant,
-            customer_id=None,
             external_customer_id=externals[0] if externals else None,
-            name=None,
             time_from=start_timestamp,
             time_to=end_timestamp,
-            extra=extra,
         )
-        rows, total = page_rows(conn, select, order_by, page=page, limit=limit)
-        customers = _customers_by_id(conn, ctx.tenant, rows)
-    items = [event_out(row, customers.get(row.customer_id)) for row in rows]
-    return list_resource(items, total, limit)
+        found = store.events_page(conn, ctx.tenant, filters, wanted)
+        customers = _customers_by_id(conn, ctx.tenant, found.items)
+    items = [event_out(row, customers.get(row.customer_id)) for row in found.items]
+    return list_resource(items, found.total or 0, limit)
 
 
 @router.get("/{id}", response_model=EventOut, summary="Get Event")

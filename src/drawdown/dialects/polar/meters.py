@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.customers import service as customers
-from drawdown.db.tables import meters
 from drawdown.dialects.polar.customers import reject_organization_id
 from drawdown.dialects.polar.errors import PolarRoute
 from drawdown.dialects.polar.pagination import (
@@ -24,8 +23,8 @@ from drawdown.dialects.polar.pagination import (
     PageParam,
     PerPageParam,
     SortingParam,
-    order_by_sorting,
-    page_of_query,
+    numbered,
+    resource,
 )
 from drawdown.dialects.polar.schemas import (
     MeterCreate,
@@ -55,8 +54,6 @@ from drawdown.meters import service, store
 __all__ = ["router"]
 
 router = APIRouter(prefix="/polar/v1/meters", tags=["polar"], route_class=PolarRoute)
-
-_SORT_COLUMNS: dict[str, Any] = {"name": meters.c.name, "created_at": meters.c.id}
 
 
 def _create(conn: Connection, ctx: RequestContext, body: MeterCreate) -> MeterOut:
@@ -132,11 +129,11 @@ def list_meters(
     limit: PerPageParam = 10,
     sorting: SortingParam = None,
 ) -> ListResource[MeterOut]:
-    order_by = order_by_sorting(sorting, _SORT_COLUMNS, ["name"], meters.c.id)
+    wanted = numbered(sorting, store.SORT_FIELDS, ["name"], page, limit)
     status = None if is_archived is None else ("inactive" if is_archived else "active")
-    select = store.list_query(ctx.tenant, event_name=None, status=status, q=query)
     with ctx.database.read() as conn:
-        return page_of_query(conn, select, order_by, page=page, limit=limit, render=meter_out)
+        found = store.meters_page(conn, ctx.tenant, wanted, status=status, q=query)
+    return resource(found, meter_out, limit)
 
 
 @router.get("/{id}", response_model=MeterOut, summary="Get Meter")

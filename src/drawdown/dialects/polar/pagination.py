@@ -5,15 +5,14 @@ as Polar does; ``page`` and ``limit`` must be positive (422 otherwise)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import Connection, Select, func, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from drawdown.errors import ValidationFailed
+from drawdown.paging import Numbered, Slice, Sort
 
 __all__ = [
     "MAX_LIMIT",
@@ -24,9 +23,8 @@ __all__ = [
     "PerPageParam",
     "SortingParam",
     "list_resource",
-    "order_by_sorting",
-    "page_of_query",
-    "page_rows",
+    "numbered",
+    "resource",
 ]
 
 MAX_LIMIT = 100
@@ -76,49 +74,20 @@ def list_resource(items: Sequence[T], total_count: int, limit: int) -> ListResou
     )
 
 
-def order_by_sorting(
-    sorting: list[str] | None,
-    columns: dict[str, ColumnElement[Any]],
-    default: list[str],
-    tie: ColumnElement[Any],
-) -> list[ColumnElement[Any]]:
-    """``["-created_at", "name"]`` to ORDER BY terms, ended by ``tie`` (a unique column) in
-    the direction of the first criterion; an unknown criterion is Polar's 422."""
+def numbered(
+    sorting: list[str] | None, fields: Collection[str], default: list[str], page: int, limit: int
+) -> Numbered:
+    """Polar's page, limit and sorting as a numbered page request; an unknown sorting
+    criterion is Polar's 422 on it."""
     criteria = sorting or default
-    terms: list[ColumnElement[Any]] = []
+    sort: list[Sort] = []
     for index, criterion in enumerate(criteria):
-        column = columns.get(criterion.removeprefix("-"))
-        if column is None:
+        name = criterion.removeprefix("-")
+        if name not in fields:
             raise ValidationFailed([(["query", "sorting", index], "Invalid sorting criterion.")])
-        terms.append(column.desc() if criterion.startswith("-") else column.asc())
-    terms.append(tie.desc() if criteria[0].startswith("-") else tie.asc())
-    return terms
+        sort.append((name, criterion.startswith("-")))
+    return Numbered(page, min(limit, MAX_LIMIT), tuple(sort))
 
 
-def page_rows(
-    conn: Connection,
-    query: Select[Any],
-    order_by: Sequence[ColumnElement[Any]],
-    *,
-    page: int,
-    limit: int,
-) -> tuple[list[Any], int]:
-    """The rows of one page of ``query`` and the count of all its rows."""
-    limit = min(limit, MAX_LIMIT)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = conn.execute(query.order_by(*order_by).offset((page - 1) * limit).limit(limit))
-    return list(rows), int(total.scalar_one())
-
-
-def page_of_query(
-    conn: Connection,
-    query: Select[Any],
-    order_by: Sequence[ColumnElement[Any]],
-    *,
-    page: int,
-    limit: int,
-    render: Callable[[Any], T],
-) -> ListResource[T]:
-    """One page of ``query``, rendered, with the count of all its rows."""
-    rows, total_count = page_rows(conn, query, order_by, page=page, limit=limit)
-    return list_resource([render(row) for row in rows], total_count, limit)
+def resource(found: Slice[Any], render: Callable[[Any], T], limit: int) -> ListResource[T]:
+    return list_resource([render(item) for item in found.items], found.total or 0, limit)

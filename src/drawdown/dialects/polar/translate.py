@@ -23,6 +23,7 @@ from drawdown.dialects.polar.schemas import (
 from drawdown.errors import ValidationFailed
 from drawdown.meters.filters import Filter as NativeFilter
 from drawdown.meters.filters import PropertyPath
+from drawdown.records import CustomerRecord, EventRecord, MeterRecord
 
 __all__ = [
     "META_PREFIX",
@@ -75,7 +76,7 @@ def modified_at(created_at: datetime, updated_at: datetime) -> datetime | None:
     return None if updated_at == created_at else updated_at
 
 
-def customer_out(row: Any) -> CustomerOut:
+def customer_out(row: CustomerRecord) -> CustomerOut:
     """A customer in Polar's shape. drawdown does not store Polar's ``type``: a customer
     without an email is shown as a ``team`` customer, the only kind Polar allows without
     one, so that the SDKs (which require an email on individuals) can read it."""
@@ -224,7 +225,7 @@ def _unit_out(unit: str) -> tuple[MeterUnit, str | None]:
     return "custom", unit
 
 
-def meter_out(row: Any) -> MeterOut:
+def meter_out(row: MeterRecord) -> MeterOut:
     unit, label = _unit_out(row.unit)
     return MeterOut.model_validate(
         {
@@ -247,7 +248,7 @@ def meter_out(row: Any) -> MeterOut:
 # ---- events -----------------------------------------------------------------------------
 
 
-def event_out(row: Any, customer: Any) -> EventOut:
+def event_out(row: EventRecord, customer: CustomerRecord | None) -> EventOut:
     """An event as Polar's user event; ``customer`` is its customer's row, if any."""
     return EventOut(
         id=polar_id(row.id),

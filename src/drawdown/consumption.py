@@ -1,10 +1,10 @@
 """What ingest hands the credit engine: one consuming event, already priced.
 
 This is the contract between ``events`` (which matches events to meters and prices them)
-and ``credits`` (which draws grants down). Ingest builds one :class:`Usage` per stored,
-non-duplicate event that a sum or count meter consumes, and calls
-:func:`drawdown.credits.drawdown.apply_usage` once per batch inside the ingest
-transaction."""
+and ``credits`` (which draws grants down); it lives above both so neither imports the
+other. Ingest builds one :class:`Usage` per stored, non-duplicate event that a sum or count
+meter consumes, and drawdown.flows hands the batch to
+:func:`drawdown.credits.drawdown.apply_usage` inside the ingest transaction."""
 
 from __future__ import annotations
 
