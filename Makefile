@@ -13,10 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# openapi-python-client (tests/test_generated_client.py) pins an older typer than the CLI's,
+# so it gets a virtualenv of its own.
+CLIENT_TOOLS := $(VENV)/openapi-client-tools
+$(CLIENT_TOOLS)/.installed: $(STAMP)
+	$(PYTHON) -m venv $(CLIENT_TOOLS)
+	$(CLIENT_TOOLS)/bin/pip install --quiet openapi-python-client==0.29.1
+	@touch $@
+
 run: $(STAMP)
 	$(BIN)/drawdown serve
 
-test: $(STAMP)
+test: $(STAMP) $(CLIENT_TOOLS)/.installed
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

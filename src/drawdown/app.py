@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,9 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from drawdown.clock import Clock, SystemClock
 from drawdown.config import Settings, load_settings
 from drawdown.db.engine import Database
-from drawdown.errors import DrawdownError, problem
+from drawdown.errors import DrawdownError, ValidationFailed, problem
+from drawdown.http.docs import install_docs
+from drawdown.http.failures import CatchUnexpected, as_validation_error
 from drawdown.http.limits import BodySizeLimit
+from drawdown.http.openapi import allowed_methods, install_openapi
 from drawdown.http.ratelimit import Limits
+from drawdown.http.text import check_request_text
 from drawdown.ops import metrics
 from drawdown.ops.collectors import collectors, watch_pool
 from drawdown.ops.health import readiness_router
@@ -89,6 +93,10 @@ def create_app(
         version="0.1.0",
         summary="Usage metering and prepaid-credit billing",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored files by install_docs
+        redoc_url=None,
+        # Every route, on every surface: no NUL, lone surrogate or NaN gets in.
+        dependencies=[Depends(check_request_text)],
     )
     app.state.settings = settings
     app.state.database = database
@@ -103,16 +111,25 @@ def create_app(
     )
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    # Outside BodySizeLimit (whose own exception answers the 413), inside Starlette's
+    # ServerErrorMiddleware, which would drop the connection after a 500.
+    app.add_middleware(CatchUnexpected)
     # Added last, so outermost: the request id and the log line cover every response.
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     for router in _routers():
         app.include_router(router)
+    from drawdown.dashboard import install as install_dashboard
+
+    install_dashboard(app)
     app.include_router(readiness_router)
     _install_metrics(app, settings, database)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    install_docs(app)
+    install_openapi(app)
 
     return app
 
@@ -149,7 +166,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(err["loc"]), "msg": _validation_message(err)} for err in exc.errors()
+            {"loc": _validation_loc(err), "msg": _validation_message(err)} for err in exc.errors()
         ]
         summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         body = problem(422, "validation_error", "Validation failed", summary)
@@ -158,22 +175,46 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        code = codes.get(exc.status_code, "http_error")
+        invalid: ValidationFailed | None = as_validation_error(exc)
+        if invalid is not None:
+            return _problem_response(422, invalid.body())
+        headers = dict(exc.headers or {})
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route {request.method} {request.url.path}"
-        title = code.replace("_", " ").capitalize()
-        return _problem_response(exc.status_code, problem(exc.status_code, code, title, detail))
+        if exc.status_code == 405:
+            # Every method of the path, not only the first matching route's (RFC 9110).
+            allowed = allowed_methods(app, request.url.path) or [headers.get("Allow", "")]
+            headers["Allow"] = ", ".join(allowed)
+            detail = (
+                f"{request.method} is not allowed on {request.url.path}; allowed: "
+                + (headers["Allow"])
+            )
+        return _surface_error(request.url.path, exc.status_code, detail, headers)
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = problem(500, "internal_error", "Internal error", "An unexpected error occurred")
-        return _problem_response(500, body)
+
+def _surface_error(path: str, status: int, detail: str, headers: dict[str, str]) -> JSONResponse:
+    """A routing failure (no route, wrong method) in the shape of the surface of ``path``."""
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    if path.startswith("/polar/"):
+        name = {404: "ResourceNotFound", 405: "MethodNotAllowed"}.get(status, "BadRequest")
+        return JSONResponse({"error": name, "detail": detail}, status, headers=headers)
+    if path.startswith("/paymentkit/"):
+        return JSONResponse({"error": detail, "code": code}, status, headers=headers)
+    title = code.replace("_", " ").capitalize()
+    response = _problem_response(status, problem(status, code, title, detail))
+    response.headers.update(headers)
+    return response
+
+
+def _validation_loc(err: Any) -> list[Any]:
+    # FastAPI places a JSON syntax error at ("body", <character offset>): the offset goes
+    # into the message, the location is the body.
+    return ["body"] if err.get("type") == "json_invalid" else list(err["loc"])
 
 
 def _validation_message(err: Any) -> str:
     if err.get("type") == "json_invalid":
-        return "Malformed JSON: " + str(err.get("ctx", {}).get("error", "cannot be parsed"))
+        reason = str(err.get("ctx", {}).get("error", "cannot be parsed"))
+        return f"Malformed JSON at character {err['loc'][-1]}: {reason}"
     return str(err["msg"])

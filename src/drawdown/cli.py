@@ -52,6 +52,59 @@ def _database(url: str) -> Database:
     return Database(url)
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"drawdown: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _open_error(url: str, exc: Exception) -> typer.Exit:
+    """One line for a database that cannot be opened (no server, no such database)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return _fail(f"cannot open the database {_safe_url(url)} (DRAWDOWN_DATABASE_URL): {reason}")
+
+
+def _migrate(url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from drawdown.db.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except DBAPIError as exc:
+        raise _open_error(url, exc) from None
+
+
+def _ready_database(url: str) -> Database:
+    """The database of a command that needs drawdown's tables, or a one-line error: never an
+    empty ``drawdown.db`` made by opening a path that did not exist."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from drawdown.db.engine import normalize_url
+
+    plain = normalize_url(url)
+    if plain.startswith("sqlite:///") and ":memory:" not in plain:
+        path = plain.removeprefix("sqlite:///").split("?", 1)[0]
+        if not Path(path).exists():
+            raise _fail(
+                f"no database at {Path(path).resolve()} (DRAWDOWN_DATABASE_URL={url}): "
+                "run `drawdown migrate` to create it, or point DRAWDOWN_DATABASE_URL at yours"
+            )
+    database = _database(url)
+    try:
+        with database.read() as conn:
+            conn.execute(text("SELECT 1 FROM api_keys WHERE 1 = 0"))
+    except DBAPIError as exc:
+        database.dispose()
+        message = str(exc.orig)
+        if "no such table" in message or ("does not exist" in message and "relation" in message):
+            raise _fail(
+                f"the database {_safe_url(url)} has no drawdown tables: run `drawdown migrate`"
+            ) from None
+        raise _open_error(url, exc) from None
+    return database
+
+
 def _settings() -> Settings:
     from drawdown.config import SettingsError, load_settings
 
@@ -65,10 +118,8 @@ def _settings() -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (DRAWDOWN_DATABASE_URL)."""
-    from drawdown.db.migrate import upgrade
-
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     typer.echo(f"database is up to date: {_safe_url(settings.database_url)}")
 
 
@@ -86,11 +137,10 @@ def serve(
 
     import uvicorn
 
-    from drawdown.db.migrate import upgrade
     from drawdown.ops.logs import uvicorn_log_config
 
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     _print_bootstrap_key(settings)
     # Workers build their app from the environment; pass the CLI overrides along.
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
@@ -148,21 +198,25 @@ def worker() -> None:
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
-    from drawdown.db.migrate import upgrade
     from drawdown.ops import logs
 
     settings = _settings()
     logs.configure(settings.log_level, settings.log_format)
-    upgrade(settings.database_url)
+    _migrate(settings.database_url)
     database = _database(settings.database_url)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()  # the clock finishes its pass, then returns
+
+    # Set explicitly: a process started in the background by a non-interactive shell
+    # inherits SIGINT ignored, and SIGTERM's default would skip the clean stop.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     try:
-        # Inside the try: a Ctrl-C right after the banner still stops cleanly.
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
         run_clock(database, SystemClock(), settings.clock_interval_s, stop, settings.expiry_grace)
-    except KeyboardInterrupt:
-        pass
+        typer.echo("clock stopped")
     finally:
         database.dispose()
 
@@ -244,7 +298,7 @@ def keys_create(
     if mode not in MODES or scope not in SCOPES:  # Typer cannot type a Literal option
         typer.echo(f"drawdown: --mode must be one of {MODES}, --scope one of {SCOPES}", err=True)
         raise typer.Exit(2)
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     try:
         with database.write() as conn:
             org_id = _organization(conn, organization)
@@ -278,7 +332,7 @@ def keys_list() -> None:
     """List API keys (never their secrets) and registered Blocklet app keys."""
     from drawdown.keys import service
 
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     with database.read() as conn:
         rows = service.list_keys(conn)
         app_keys = service.list_app_keys(conn)
@@ -307,7 +361,7 @@ def keys_revoke(
     from drawdown.errors import NotFoundError
     from drawdown.keys import service
 
-    database = _database(_settings().database_url)
+    database = _ready_database(_settings().database_url)
     try:
         with database.write() as conn:
             service.revoke_key(conn, uuid.UUID(key_id.removeprefix("key_")))

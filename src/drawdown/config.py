@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Seconds an Idempotency-Key is remembered.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
 
+    # Dashboard sessions: the cookie signing key (generated once and stored in the database
+    # when unset) and how long a sign-in lasts.
+    dashboard_secret: str | None = Field(default=None, min_length=32)
+    dashboard_session_ttl_s: int = Field(default=12 * 3600, ge=60)
+
     # Operations (docs/operations.md): logs, shutdown, metrics.
     log_format: Literal["auto", "json", "console"] = "auto"
     log_requests: bool = True

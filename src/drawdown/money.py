@@ -5,6 +5,7 @@ Floats never enter: a float from JSON is read through its shortest repr."""
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 __all__ = [
@@ -21,6 +22,12 @@ MAX_DECIMALS = 18
 # Any single amount or balance stays well inside a signed 64-bit column, with room to sum
 # many of them.
 MAX_UNITS = 10**17
+# Plain decimal text: digits, an optional fraction and exponent. No "1_000" (which Python's
+# Decimal reads as 1000), no "Infinity", no spaces inside.
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Far beyond any amount (MAX_UNITS) or scale (MAX_DECIMALS) that can be valid: refusing these
+# early keeps scaleb/quantize clear of decimal.Overflow ("1e999999").
+_MAX_MAGNITUDE = 40
 
 
 class AmountError(ValueError):
@@ -36,16 +43,23 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
+        text = value.strip()
+        if _DECIMAL_TEXT.fullmatch(text) is None:
+            raise AmountError('must be a decimal number such as "12.50"')
         try:
-            result = Decimal(value.strip())
+            result = Decimal(text)
         except InvalidOperation:
-            raise AmountError("must be a decimal number") from None
+            raise AmountError('must be a decimal number such as "12.50"') from None
     elif isinstance(value, Decimal):
         result = value
     else:
         raise AmountError("must be a number or a decimal string")
     if not result.is_finite():
         raise AmountError("must be a finite number")
+    if result and result.adjusted() > _MAX_MAGNITUDE:
+        raise AmountError("is too large")
+    if result.as_tuple().exponent < -(_MAX_MAGNITUDE + MAX_DECIMALS):  # type: ignore[operator]
+        raise AmountError(f"has more than {MAX_DECIMALS} decimal places")
     return result
 
 

@@ -121,7 +121,10 @@ def _report(exc: Exception) -> None:
             where = ".".join(str(p) for p in item.loc)
             consoles.err.print(f"  {where}: {item.msg}", highlight=False, markup=False)
     else:
-        consoles.err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        hint = ""
+        if isinstance(exc, APIConnectionError):
+            hint = " (is `drawdown serve` running? Set DRAWDOWN_BASE_URL or --base-url)"
+        consoles.err.print(f"[bold red]error:[/] {escape(str(exc) + hint)}", highlight=False)
 
 
 def metadata_pairs(pairs: Sequence[str]) -> dict[str, str] | None:

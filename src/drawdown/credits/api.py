@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -30,6 +29,7 @@ from drawdown.http.pagination import (
     page_of,
 )
 from drawdown.ids import parse_id
+from drawdown.schemas import QueryInstant
 
 __all__ = ["router"]
 
@@ -117,8 +117,8 @@ def list_entries(
     grant_id: str | None = None,
     event_id: str | None = None,
     type: EntryType | None = None,
-    created_from: Annotated[datetime | None, Query(alias="from")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    created_from: Annotated[QueryInstant | None, Query(alias="from")] = None,
+    created_to: Annotated[QueryInstant | None, Query(alias="to")] = None,
 ) -> Page[LedgerEntryOut]:
     filters = EntryFilter(
         customer_id=_query_id("customer", "customer_id", customer_id),

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from drawdown.schemas import Metadata, Timestamp
+from drawdown.schemas import Amount, Instant, Metadata, Timestamp
 
 __all__ = [
     "AccessOut",
@@ -24,11 +24,6 @@ GrantStatus = Literal["pending", "active", "depleted", "expired", "voided"]
 EntryType = Literal[
     "grant", "consumption", "debt", "settlement", "debt_settled", "expiration", "void"
 ]
-DecimalString = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
-    Field(description='A decimal amount in the currency\'s units, e.g. "12.50"'),
-]
 
 
 class GrantCreate(BaseModel):
@@ -38,11 +33,11 @@ class GrantCreate(BaseModel):
     external_customer_id: str | None = None
     currency_id: str | None = Field(default=None, description="Or give meter_id")
     meter_id: str | None = Field(default=None, description="Grant in this meter's currency")
-    amount: DecimalString | int
+    amount: Amount
     category: Literal["paid", "promotional"] = "paid"
     priority: int = Field(default=50, ge=0, le=100, description="Lower is drawn first")
-    effective_at: AwareDatetime | None = Field(default=None, description="Default: now")
-    expires_at: AwareDatetime | None = Field(default=None, description="Default: never")
+    effective_at: Instant | None = Field(default=None, description="Default: now")
+    expires_at: Instant | None = Field(default=None, description="Default: never")
     name: Annotated[str, StringConstraints(max_length=255)] = ""
     metadata: Metadata = Field(default_factory=dict)
 
@@ -126,8 +121,8 @@ class HoldCreate(BaseModel):
     external_customer_id: str | None = None
     currency_id: str | None = Field(default=None, description="Or give meter_id")
     meter_id: str | None = Field(default=None, description="Hold in this meter's currency")
-    amount: DecimalString | int = Field(description="The most the work may cost")
-    min_amount: DecimalString | int | None = Field(
+    amount: Amount = Field(description="The most the work may cost")
+    min_amount: Amount | None = Field(
         default=None,
         description="Accept a partial hold down to this (default: amount, all or nothing)",
     )
@@ -145,14 +140,14 @@ class HoldEvent(BaseModel):
 
     identifier: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    timestamp: AwareDatetime | None = None
+    timestamp: Instant | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
 class HoldCapture(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: DecimalString | int | None = Field(
+    amount: Amount | None = Field(
         default=None,
         description="What the event costs (default: its price); at most the amount held",
     )

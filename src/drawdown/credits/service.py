@@ -86,10 +86,12 @@ def _meter(conn: Connection, tenant: Tenant, ref: str, loc: list[str | int]) -> 
 def _check_times(body: GrantCreate, now: datetime) -> datetime:
     effective_at = body.effective_at or now
     if body.expires_at is not None:
-        if body.expires_at <= effective_at:
-            raise field(["body", "expires_at"], "must be after effective_at")
+        # The past first: with no effective_at sent, "after effective_at" would name a
+        # field the caller never set.
         if body.expires_at <= now:
             raise field(["body", "expires_at"], "is already in the past")
+        if body.expires_at <= effective_at:
+            raise field(["body", "expires_at"], "must be after effective_at")
     return effective_at
 
 

@@ -57,11 +57,13 @@ __all__ = [
     "entries_for_events",
     "entries_page",
     "entry_total",
+    "expiring_grants",
     "flush_books",
     "get_entry",
     "get_grant",
     "get_hold",
     "grant_sums",
+    "granted_totals",
     "grants_by_id",
     "grants_page",
     "hold_list_query",
@@ -656,6 +658,35 @@ def access_rows(
         )
     )
     return list(conn.execute(query))
+
+
+def expiring_grants(
+    conn: Connection, tenant: Tenant, since: datetime, until: datetime, limit: int
+) -> list[GrantRecord]:
+    """Open grants with credits left whose expires_at is in [since, until), soonest first."""
+    query = (
+        _grants(tenant)
+        .where(g.status.in_(OPEN_STATUSES), g.remaining > 0)
+        .where(g.expires_at >= since, g.expires_at < until)
+        .order_by(g.expires_at, g.id)
+        .limit(limit)
+    )
+    return [GrantRecord.of(row) for row in conn.execute(query)]
+
+
+def granted_totals(
+    conn: Connection, tenant: Tenant, currency_id: uuid.UUID, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Base units granted to each customer in one currency (voided grants left out)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = (
+        select_owned(tenant, credit_grants, g.customer_id, func.sum(g.amount))
+        .where(g.currency_id == currency_id, g.customer_id.in_(ids), g.status != "voided")
+        .group_by(g.customer_id)
+    )
+    return {row[0]: int(row[1] or 0) for row in conn.execute(query)}
 
 
 def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:

@@ -14,7 +14,9 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.records import CurrencyRecord
 from drawdown.tenancy import Tenant
 
-__all__ = ["create_currency", "get_currency", "render"]
+__all__ = ["MAX_LISTED", "create_currency", "get_currency", "list_currencies", "render"]
+
+MAX_LISTED = 500
 
 
 def render(row: CurrencyRecord) -> CurrencyOut:
@@ -55,3 +57,8 @@ def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Currency
     if row is None:
         raise NotFoundError(f"No currency {currency_id}")
     return row
+
+
+def list_currencies(conn: Connection, tenant: Tenant) -> list[CurrencyRecord]:
+    """The tenant's currencies by name (at most MAX_LISTED), for pickers."""
+    return store.list_by_name(conn, tenant, MAX_LISTED)

@@ -10,7 +10,13 @@ from drawdown.db.tables import currencies
 from drawdown.records import CurrencyRecord, from_row
 from drawdown.tenancy import Tenant
 
-__all__ = ["c", "get_by_id", "insert_currency", "list_query"]
+__all__ = [
+    "c",
+    "get_by_id",
+    "insert_currency",
+    "list_by_name",
+    "list_query",
+]
 
 c = currencies.c
 
@@ -27,3 +33,8 @@ def get_by_id(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Curre
 
 def list_query(tenant: Tenant) -> Select[Any]:
     return select_owned(tenant, currencies)
+
+
+def list_by_name(conn: Connection, tenant: Tenant, limit: int) -> list[CurrencyRecord]:
+    query = list_query(tenant).order_by(c.name, c.id).limit(limit)
+    return [from_row(CurrencyRecord, row) for row in conn.execute(query)]

@@ -1,15 +1,33 @@
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from drawdown.schemas import Metadata, Timestamp
 
 __all__ = ["CustomerCreate", "CustomerOut", "CustomerUpdate"]
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def _email(value: str) -> str:
+    # Pydantic's own message would show the raw pattern to the caller.
+    if not _EMAIL.match(value):
+        raise PydanticCustomError("email", "must be an email address such as user@example.com")
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}, mode="validation"),
+]
 Name = Annotated[str, StringConstraints(max_length=255)]
 
 

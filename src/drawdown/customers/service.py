@@ -4,6 +4,7 @@ deletion is soft (history keeps pointing at the customer)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -23,6 +24,7 @@ __all__ = [
     "delete_customer",
     "get_customer",
     "get_customer_by_external_id",
+    "get_customers",
     "render",
     "resolve_customer",
     "update_customer",
@@ -93,6 +95,13 @@ def get_customer(conn: Connection, tenant: Tenant, customer_id: str) -> Customer
     if row is None:
         raise NotFoundError(f"No customer {customer_id}")
     return row
+
+
+def get_customers(
+    conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CustomerRecord]:
+    """The live customers among these ids, by id (one query)."""
+    return store.by_ids(conn, tenant, customer_ids)
 
 
 def get_customer_by_external_id(

@@ -36,9 +36,12 @@ def fetch_page(
         conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     )
     order = _order(page, id_column, sort_columns or {})
-    rows = list(
-        conn.execute(query.order_by(*order).offset((page.number - 1) * page.size).limit(page.size))
-    )
+    offset = (page.number - 1) * page.size
+    if offset >= total:
+        # Past the last page: an empty page, and an offset that no 64-bit column can hold
+        # (Polar's page=291290744775965696) never reaches the database.
+        return Slice([], False, total)
+    rows = list(conn.execute(query.order_by(*order).offset(offset).limit(page.size)))
     has_more = page.number * page.size < total
     return Slice([convert(row) for row in rows], has_more, total)
 

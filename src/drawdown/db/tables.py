@@ -39,6 +39,7 @@ __all__ = [
     "metadata",
     "meters",
     "organizations",
+    "server_secrets",
 ]
 
 metadata = MetaData(
@@ -81,6 +82,16 @@ api_keys = Table(
     Column("revoked_at", Timestamp),
     CheckConstraint("mode IN ('live', 'test')", name="mode"),
     CheckConstraint("scope IN ('full', 'ingest', 'read')", name="scope"),
+)
+
+# Secrets the server generates once and every process shares (the dashboard's cookie
+# signing key when DRAWDOWN_DASHBOARD_SECRET is unset).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )
 
 # Blocklet app public keys whose component signatures act for an organization (the Payment

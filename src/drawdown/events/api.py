@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -23,6 +22,7 @@ from drawdown.http.pagination import (
 from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
+from drawdown.schemas import QueryInstant
 
 __all__ = ["router", "usage_router"]
 
@@ -52,8 +52,8 @@ def list_events(
     meter_id: Annotated[
         str | None, Query(max_length=255, description="Events this meter counts")
     ] = None,
-    time_from: Annotated[datetime | None, Query(alias="from")] = None,
-    time_to: Annotated[datetime | None, Query(alias="to")] = None,
+    time_from: Annotated[QueryInstant | None, Query(alias="from")] = None,
+    time_to: Annotated[QueryInstant | None, Query(alias="to")] = None,
 ) -> Page[EventOut]:
     """Newest ingested first. ``from`` (inclusive) and ``to`` (exclusive) bound the event
     timestamp."""
@@ -92,8 +92,8 @@ def get_event(event_id: str, ctx: ReadCtx) -> EventOut:
 def meter_usage(
     meter: str,
     ctx: ReadCtx,
-    time_from: Annotated[datetime, Query(alias="from", description="Inclusive (RFC 3339)")],
-    time_to: Annotated[datetime, Query(alias="to", description="Exclusive (RFC 3339)")],
+    time_from: Annotated[QueryInstant, Query(alias="from", description="Inclusive (RFC 3339)")],
+    time_to: Annotated[QueryInstant, Query(alias="to", description="Exclusive (RFC 3339)")],
     window: Window = "day",
     timezone: Annotated[str, Query(max_length=64, description="IANA name")] = "UTC",
     customer_id: Annotated[str | None, Query(max_length=64)] = None,

@@ -82,6 +82,12 @@ def _loc(index: int, *parts: str | int) -> list[str | int]:
     return ["body", "events", index, *parts]
 
 
+def _too_old(max_age_s: int) -> str:
+    days = max_age_s / 86400
+    age = f"{days:g} days" if days >= 1 else f"{max_age_s} seconds"
+    return f"is older than {age}, the oldest accepted (DRAWDOWN_MAX_EVENT_AGE_S)"
+
+
 def _parse_one(
     index: int, raw: Any, now: datetime, settings: Settings, errors: list[FieldError]
 ) -> _Parsed | None:
@@ -93,9 +99,12 @@ def _parse_one(
     before = len(errors)
     timestamp = event.timestamp or now
     if timestamp < now - settings.max_event_age:
-        errors.append((_loc(index, "timestamp"), f"is older than {settings.max_event_age_s} s"))
+        errors.append((_loc(index, "timestamp"), _too_old(settings.max_event_age_s)))
     elif timestamp > now + settings.max_event_future:
-        msg = f"is more than {settings.max_event_future_s} s in the future"
+        msg = (
+            f"is more than {settings.max_event_future_s} seconds in the future "
+            "(DRAWDOWN_MAX_EVENT_FUTURE_S)"
+        )
         errors.append((_loc(index, "timestamp"), msg))
     if (event.customer_id is None) == (event.external_customer_id is None):
         msg = "give exactly one of customer_id and external_customer_id"

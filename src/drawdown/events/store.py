@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, false, or_
+from sqlalchemy import ColumnElement, Connection, Select, false, func, or_
 
 from drawdown.db.paging import fetch_page
 from drawdown.db.portable import insert_ignoring_duplicates, is_sqlite
@@ -25,6 +25,7 @@ __all__ = [
     "by_ids",
     "c",
     "claim_events",
+    "count_ingested_since",
     "events_page",
     "get_by_id",
     "id_by_identifier",
@@ -193,3 +194,8 @@ def by_ids(
 def id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
     query = select_owned(tenant, events, c.id).where(c.identifier == identifier)
     return conn.execute(query).scalar_one_or_none()
+
+
+def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
+    query = select_owned(tenant, events, func.count()).where(c.ingested_at >= since)
+    return int(conn.execute(query).scalar_one())

@@ -34,7 +34,11 @@ __all__ = [
     "create_organization",
     "list_app_keys",
     "list_keys",
+    "list_tenant_keys",
+    "principal_for_key",
     "revoke_key",
+    "revoke_tenant_key",
+    "server_secret",
 ]
 
 AUTH_CACHE_TTL_S = 5.0
@@ -122,6 +126,32 @@ def bootstrap(conn: Connection) -> CreatedKey | None:
         return None
     org_id = create_organization(conn, "Default organization")
     return create_key(conn, Tenant(org_id, "test"), "full", name="bootstrap")
+
+
+def principal_for_key(conn: Connection, key_id: uuid.UUID) -> Principal:
+    """The principal of a key known by id (a dashboard session); revoked keys are refused."""
+    row = store.get_key(conn, key_id)
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("Unknown or revoked API key", code="invalid_api_key")
+    mode: Mode = row.mode
+    return Principal(Tenant(row.organization_id, mode), row.scope, row.id)
+
+
+def list_tenant_keys(conn: Connection, tenant: Tenant) -> list[Any]:
+    """The organization's keys in one mode, newest first (hashes only, never secrets)."""
+    return store.list_tenant_keys(conn, tenant)
+
+
+def revoke_tenant_key(conn: Connection, tenant: Tenant, key_id: uuid.UUID) -> None:
+    """Revoke one of the tenant's own keys; another tenant's key is not found."""
+    if not store.revoke_tenant_key(conn, tenant, key_id, utcnow()):
+        raise NotFoundError(f"No active API key {key_id}")
+    _auth_cache.clear()
+
+
+def server_secret(conn: Connection, name: str) -> str:
+    """A random secret generated on first use and shared by every process after."""
+    return store.get_or_create_secret(conn, name, secrets.token_urlsafe(48), utcnow())
 
 
 # The SDK signs with exp = iat + 300: a signature older than that (or claiming a longer life)

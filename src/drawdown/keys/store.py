@@ -5,21 +5,28 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from drawdown.db.tables import api_keys, blocklet_app_keys, organizations
+from drawdown.db.scope import select_owned, update_owned
+from drawdown.db.tables import api_keys, blocklet_app_keys, organizations, server_secrets
+from drawdown.tenancy import Tenant
 
 __all__ = [
     "active_app_keys",
     "count_organizations",
     "find_key_by_hash",
+    "get_key",
+    "get_or_create_secret",
     "insert_app_key",
     "insert_key",
     "insert_organization",
     "list_app_keys",
     "list_keys",
+    "list_tenant_keys",
     "organization_ids",
     "revoke_app_key",
     "revoke_key",
+    "revoke_tenant_key",
 ]
 
 
@@ -59,6 +66,36 @@ def revoke_key(conn: Connection, key_id: uuid.UUID, now: datetime) -> bool:
         .values(revoked_at=now)
     )
     return result.rowcount == 1
+
+
+def get_key(conn: Connection, key_id: uuid.UUID) -> Any:
+    return conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one_or_none()
+
+
+def list_tenant_keys(conn: Connection, tenant: Tenant) -> list[Any]:
+    query = select_owned(tenant, api_keys).order_by(api_keys.c.id.desc())
+    return list(conn.execute(query))
+
+
+def revoke_tenant_key(conn: Connection, tenant: Tenant, key_id: uuid.UUID, now: datetime) -> bool:
+    result = conn.execute(
+        update_owned(tenant, api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+def get_or_create_secret(conn: Connection, name: str, value: str, now: datetime) -> str:
+    """The stored secret called ``name``; ``value`` is stored first when there is none (the
+    first process to commit wins, the others read its value)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(server_secrets).values(name=name, value=value, created_at=now))
+    except IntegrityError:
+        pass
+    query = select(server_secrets.c.value).where(server_secrets.c.name == name)
+    return str(conn.execute(query).scalar_one())
 
 
 def insert_app_key(conn: Connection, values: dict[str, Any]) -> None:

@@ -17,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drawdown.errors import DrawdownError, ValidationFailed
 from drawdown.http.component_auth import component_principal
 from drawdown.http.deps import RequestContext, api_key_principal, context_for
+from drawdown.http.failures import as_validation_error
 from drawdown.tenancy import Access
 
 __all__ = [
@@ -58,8 +60,12 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
+        if err.get("type") == "json_invalid":
+            reason = err.get("ctx", {}).get("error", "cannot be parsed")
+            parts.append(f"malformed JSON at character {err['loc'][-1]}: {reason}")
+            continue
         loc = ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path"))
-        msg = "malformed JSON" if err.get("type") == "json_invalid" else str(err["msg"])
+        msg = str(err["msg"])
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
@@ -67,10 +73,11 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _drawdown_message(exc: DrawdownError) -> str:
     if isinstance(exc, ValidationFailed):
         # Drop the "body."/"query." prefix: Payment Kit messages name the field alone.
-        return "; ".join(
-            ".".join(str(p) for p in loc if p not in ("body", "query", "path")) + f": {msg}"
-            for loc, msg in exc.errors[:5]
-        )
+        parts = []
+        for loc, msg in exc.errors[:5]:
+            name = ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+            parts.append(f"{name}: {msg}" if name else msg)
+        return "; ".join(parts)
     return exc.detail
 
 
@@ -87,6 +94,13 @@ class PaymentKitRoute(APIRoute):
                 return error_response(exc.status, _drawdown_message(exc), exc.code)
             except RequestValidationError as exc:
                 return error_response(400, _validation_message(exc), "validation_error")
+            except StarletteHTTPException as exc:
+                invalid = as_validation_error(exc)
+                if invalid is not None:
+                    return error_response(400, _drawdown_message(invalid), invalid.code)
+                response = error_response(exc.status_code, str(exc.detail), "http_error")
+                response.headers.update(exc.headers or {})
+                return response
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return error_response(500, "An unexpected error occurred", "internal_error")
@@ -147,5 +161,18 @@ WritePk = Annotated[RequestContext, Depends(_write)]
 
 
 def not_found_route(path: str, request: Request) -> Any:
-    """The last route under /paymentkit: unknown paths answer in Payment Kit's shape."""
+    """The last route under /paymentkit: unknown paths answer in Payment Kit's shape, and a
+    known path asked with another method a 405 naming the ones it has."""
+    from drawdown.http.openapi import allowed_methods
+
+    allowed = allowed_methods(request.app, request.url.path)
+    if allowed:
+        response = error_response(
+            405,
+            f"{request.method} is not allowed on {request.url.path}; allowed: "
+            + ", ".join(allowed),
+            "method_not_allowed",
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return error_response(404, f"No route {request.method} {request.url.path}", "not_found")

@@ -21,8 +21,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drawdown.errors import DrawdownError, ValidationFailed
+from drawdown.http.failures import as_validation_error
 
 __all__ = ["ERROR_NAMES", "PolarRoute", "polar_loc", "validation_error_body"]
 
@@ -33,6 +35,7 @@ ERROR_NAMES = {
     403: "NotPermitted",
     404: "ResourceNotFound",
     409: "ResourceAlreadyExists",
+    405: "MethodNotAllowed",
     413: "RequestBodyTooLarge",
 }
 
@@ -108,5 +111,18 @@ class PolarRoute(APIRoute):
                 return _json(422, body)
             except DrawdownError as exc:
                 return _error_response(exc)
+            except StarletteHTTPException as exc:
+                invalid = as_validation_error(exc)
+                if invalid is not None:
+                    body = validation_error_body(
+                        "RequestValidationError", _service_details(invalid)
+                    )
+                    return _json(422, body)
+                name = ERROR_NAMES.get(exc.status_code, "BadRequest")
+                return JSONResponse(
+                    {"error": name, "detail": str(exc.detail)},
+                    status_code=exc.status_code,
+                    headers=exc.headers,
+                )
 
         return polar_handler

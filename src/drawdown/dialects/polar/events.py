@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import ValidationError
@@ -43,6 +43,7 @@ from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
 from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
+from drawdown.schemas import QueryTime
 from drawdown.tenancy import Tenant
 
 __all__ = ["AUTO_IDENTIFIER_PREFIX", "router"]
@@ -116,7 +117,7 @@ def _filters(
     *,
     customer_ids: list[str],
     names: list[str],
-    sources: list[str],
+    sources: Sequence[str],
     meter_id: str | None,
     filter_json: str | None,
     external_customer_id: str | None,
@@ -151,13 +152,13 @@ MultiParam = Annotated[list[str] | None, Query()]
 def list_events(
     ctx: ReadCtx,
     filter: Annotated[str | None, Query(description="A JSON filter, as a meter's")] = None,
-    start_timestamp: datetime | None = None,
-    end_timestamp: datetime | None = None,
+    start_timestamp: QueryTime | None = None,
+    end_timestamp: QueryTime | None = None,
     customer_id: MultiParam = None,
     external_customer_id: MultiParam = None,
     meter_id: str | None = None,
     name: MultiParam = None,
-    source: MultiParam = None,
+    source: Annotated[list[Literal["system", "user"]] | None, Query()] = None,
     query: str | None = None,
     parent_id: str | None = None,
     depth: int | None = None,

@@ -50,6 +50,7 @@ from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.ids import render_id
 from drawdown.meters import schemas as native
 from drawdown.meters import service, store
+from drawdown.schemas import QueryTime
 
 __all__ = ["router"]
 
@@ -213,8 +214,8 @@ def _yearly(
 def meter_quantities(
     id: str,
     ctx: ReadCtx,
-    start_timestamp: datetime,
-    end_timestamp: datetime,
+    start_timestamp: QueryTime,
+    end_timestamp: QueryTime,
     interval: Interval,
     timezone: Annotated[str, Query(max_length=64)] = "UTC",
     customer_id: MultiParam = None,

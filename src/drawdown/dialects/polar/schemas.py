@@ -128,7 +128,7 @@ class CustomerOut(BaseModel):
     deleted_at: Timestamp | None = None
     # Not tracked by drawdown (it would cost a scan of the customer's events per read).
     first_user_event_at: Timestamp | None = None
-    avatar_url: str | None = None
+    avatar_url: str = ""
 
 
 # ---- meters -----------------------------------------------------------------------------
@@ -200,7 +200,7 @@ class MeterUpdate(_Input):
     filter: Filter | None = None
     aggregation: Aggregation | None = None
     metadata: Metadata | None = None
-    is_archived: bool | None = None
+    is_archived: StrictBool | None = None
 
 
 class MeterOut(BaseModel):

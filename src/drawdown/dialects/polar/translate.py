@@ -4,6 +4,7 @@ One id, several renderings: Polar shows our UUIDv7 as a plain UUID string."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, TypeVar
@@ -92,7 +93,17 @@ def customer_out(row: CustomerRecord) -> CustomerOut:
         billing_name=row.name,
         organization_id=polar_id(row.organization_id),
         deleted_at=row.deleted_at,
+        avatar_url=avatar_url(row.email),
     )
+
+
+def avatar_url(email: str | None) -> str:
+    """Polar always sends a string here (its forks' SDKs, Spaire's, refuse null): the
+    email's Gravatar address, as Polar makes it, or "" for a customer with no email."""
+    if email is None:
+        return ""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?d=404"
 
 
 # ---- meters -----------------------------------------------------------------------------

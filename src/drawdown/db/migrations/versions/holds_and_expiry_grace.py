@@ -1,7 +1,7 @@
 """credit holds (DESIGN rule 17); a reason on ledger entries (rule 19's customer_deleted)
 
 Revision ID: holds_and_expiry_grace
-Revises: blocklet_app_keys
+Revises: dashboard_secret
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import drawdown.db.types
 
 revision: str = "holds_and_expiry_grace"
-down_revision: str | None = "blocklet_app_keys"
+down_revision: str | None = "dashboard_secret"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

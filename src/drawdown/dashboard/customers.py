@@ -1,0 +1,151 @@
+"""Customers: list and search, Add Customer, detail (balances, grants, ledger, usage)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import HTMLResponse
+
+from drawdown.credits import reports
+from drawdown.currencies import service as currencies
+from drawdown.customers import service, store
+from drawdown.customers.schemas import CustomerCreate
+from drawdown.dashboard.context import Dash, DashCtx, FormBody
+from drawdown.dashboard.forms import attempt, build
+from drawdown.dashboard.templating import DashRoute, fragment, is_htmx, page
+from drawdown.http.idempotency import run_create
+from drawdown.http.pagination import cursor, page_of
+from drawdown.ids import render_id
+from drawdown.meters import service as meters
+from drawdown.meters import store as meter_store
+
+__all__ = ["currency_symbols", "customer_or_404", "router"]
+
+router = APIRouter(prefix="/dashboard/customers", route_class=DashRoute, include_in_schema=False)
+
+PAGE_SIZE = 25
+LEDGER_PAGE = 25
+
+
+def _customers_page(ctx: DashCtx, q: str | None, starting_after: str | None) -> dict[str, Any]:
+    with ctx.database.read() as conn:
+        asked = cursor("customer", PAGE_SIZE, starting_after, PAGE_SIZE)
+        found = page_of(store.customers_page(conn, ctx.tenant, asked, q=q or None), lambda r: r)
+        balances = reports.balances_for_customers(
+            conn, ctx.tenant, [row.id for row in found.data], ctx.clock.now()
+        )
+    return {"customers": found.data, "has_more": found.has_more, "balances": balances, "q": q or ""}
+
+
+@router.get("")
+def list_customers(ctx: Dash, q: str | None = None, starting_after: str | None = None) -> Response:
+    values = _customers_page(ctx, q, starting_after)
+    if is_htmx(ctx.request) and ctx.request.headers.get("hx-target") == "customer-table":
+        return fragment(ctx.request, ctx, "partials/customer_table.html", **values)
+    return page(ctx.request, ctx, "customers.html", nav="customers", **values)
+
+
+def _add_form(ctx: DashCtx, values: dict[str, str], errors: dict[str, str]) -> HTMLResponse:
+    return fragment(
+        ctx.request,
+        ctx,
+        "partials/customer_form.html",
+        values=values,
+        errors=errors,
+        idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
+    )
+
+
+@router.get("/new")
+def new_customer(ctx: Dash) -> HTMLResponse:
+    ctx.require_write()
+    return _add_form(ctx, {}, {})
+
+
+@router.post("")
+def create_customer(ctx: Dash, form: FormBody) -> HTMLResponse:
+    """Add Customer: the API's request model, service and Idempotency-Key handling."""
+    ctx.check_csrf(form)
+    ctx.require_write()
+    values = {name: form.get(name) for name in ("email", "name", "external_id", "idempotency_key")}
+    data = {name: form.optional(name) for name in ("email", "name", "external_id")}
+    body, errors = build(CustomerCreate, {k: v for k, v in data.items() if v is not None})
+    if body is not None and body.email is None:
+        errors = {"email": "Email is required"}
+    if body is None or errors:
+        return _add_form(ctx, values, errors)
+    api = ctx.api
+    made, errors = attempt(
+        lambda: run_create(
+            api,
+            form.optional("idempotency_key"),
+            "POST /v1/customers",
+            body,
+            lambda conn: service.render(
+                service.create_customer(conn, api.tenant, body, api.clock.now())
+            ),
+        ),
+        conflicts={"external_id_taken": "external_id"},
+    )
+    if not isinstance(made, Response):
+        return _add_form(ctx, values, errors)
+    created = json.loads(bytes(made.body))
+    return fragment(ctx.request, ctx, "partials/customer_created.html", customer=created)
+
+
+def currency_symbols(conn: Any, ctx: DashCtx) -> dict[str, str]:
+    """Currency id (as the API renders it) to symbol, for amounts in tables."""
+    rows = currencies.list_currencies(conn, ctx.tenant)
+    return {render_id("currency", row.id): row.symbol for row in rows}
+
+
+def customer_or_404(ctx: DashCtx, conn: Any, customer_ref: str) -> Any:
+    return service.get_customer(conn, ctx.tenant, customer_ref)
+
+
+@router.get("/{customer_ref}")
+def customer_detail(ctx: Dash, customer_ref: str) -> HTMLResponse:
+    now = ctx.clock.now()
+    with ctx.database.read() as conn:
+        customer = customer_or_404(ctx, conn, customer_ref)
+        balances = reports.balances_for_customers(conn, ctx.tenant, [customer.id], now)
+        grants = reports.customer_grants(conn, ctx.tenant, customer.id, now)
+        ledger = reports.ledger_page(
+            conn, ctx.tenant, customer.id, limit=LEDGER_PAGE, starting_after=None
+        )
+        meter_rows = meter_store.listed(conn, ctx.tenant, [], status=None)
+        symbols = currency_symbols(conn, ctx)
+    return page(
+        ctx.request,
+        ctx,
+        "customer.html",
+        nav="customers",
+        customer=customer,
+        balances=balances[customer.id],
+        grants=grants,
+        ledger=ledger,
+        meters=[meters.render(m) for m in meter_rows],
+        symbols=symbols,
+    )
+
+
+@router.get("/{customer_ref}/ledger")
+def ledger_fragment(ctx: Dash, customer_ref: str, starting_after: str | None = None) -> Response:
+    with ctx.database.read() as conn:
+        customer = customer_or_404(ctx, conn, customer_ref)
+        ledger = reports.ledger_page(
+            conn, ctx.tenant, customer.id, limit=LEDGER_PAGE, starting_after=starting_after
+        )
+        symbols = currency_symbols(conn, ctx)
+    return fragment(
+        ctx.request,
+        ctx,
+        "partials/ledger.html",
+        customer=customer,
+        ledger=ledger,
+        newer=starting_after is not None,
+        symbols=symbols,
+    )

@@ -1,0 +1,70 @@
+"""The operator's read side of events: filtered pages (by customer, meter, name, time) and
+ingest counts, over the same store queries and meter filters as the API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from drawdown.db import portable
+from drawdown.events import store
+from drawdown.http.pagination import Page, paginate
+from drawdown.meters.filters import compile_sql
+from drawdown.tenancy import Tenant
+
+__all__ = ["EventFilter", "count_ingested_since", "events_page"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    customer_id: uuid.UUID | None = None
+    external_customer_id: str | None = None
+    name: str | None = None
+    meter: Any = None  # a meter row: the events it counts
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+
+
+def events_page(
+    conn: Connection,
+    tenant: Tenant,
+    wanted: EventFilter,
+    *,
+    limit: int,
+    starting_after: str | None,
+) -> Page[Any]:
+    """Newest first; rows as stored (render them with ``events.service.render``)."""
+    extra = []
+    if wanted.meter is not None:
+        is_sqlite = portable.is_sqlite(conn)
+        extra = [
+            store.c.name == wanted.meter.event_name,
+            compile_sql(wanted.meter.filter, store.c, is_sqlite),
+        ]
+    query = store.list_query(
+        tenant,
+        customer_id=wanted.customer_id,
+        external_customer_id=wanted.external_customer_id,
+        name=wanted.name,
+        time_from=wanted.time_from,
+        time_to=wanted.time_to,
+        extra=extra,
+    )
+    return paginate(
+        conn,
+        query,
+        store.c.id,
+        kind="event",
+        limit=limit,
+        max_limit=limit,
+        starting_after=starting_after,
+        render=lambda row: row,
+    )
+
+
+def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
+    return store.count_ingested_since(conn, tenant, since)
