@@ -46,6 +46,7 @@ class TenantFixture:
     meter_ids: dict[str, str] = field(default_factory=dict)  # event_name -> mtr_...
     grants: int = 0
     missing: list[str] = field(default_factory=list)
+    access_urls: list[str] = field(default_factory=list)  # set by the reads section
 
     @property
     def headers(self) -> dict[str, str]:

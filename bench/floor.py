@@ -1,6 +1,7 @@
 """The storage floor: the same event rows inserted straight into the real ``events`` table
 (same schema, indexes and pragmas as the server), one transaction per batch, no HTTP and no
-rules. SQLite: ``executemany`` of a prepared INSERT; PostgreSQL: ``COPY`` with psycopg 3."""
+rules. SQLite: ``executemany`` of a prepared INSERT; PostgreSQL: ``COPY`` with psycopg 3,
+of the identifiers (the dedup key, kept apart from the monthly partitions) and the events."""
 
 from __future__ import annotations
 
@@ -112,11 +113,25 @@ def _sqlite_floor(path: str, batches: list[list[Row]]) -> None:
     conn.close()
 
 
+IDENTIFIERS_COPY = (
+    "COPY event_identifiers (organization_id, mode, identifier, event_id, timestamp) FROM STDIN"
+)
+
+
+def copy_identifiers(cur: psycopg.Cursor[Any], batch: list[Row]) -> None:
+    """PostgreSQL keeps the dedup key apart from the partitioned events (drawdown.db.partitions)."""
+    with cur.copy(IDENTIFIERS_COPY) as copy:
+        for row in batch:
+            copy.write_row((row[1], row[2], row[3], row[0], row[7]))
+
+
 def _pg_floor(dsn: str, batches: list[list[Row]]) -> None:
     sql = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN"
     with psycopg.connect(dsn) as conn:
         for batch in batches:
-            with conn.cursor() as cur, cur.copy(sql) as copy:
-                for row in batch:
-                    copy.write_row(row)
+            with conn.cursor() as cur:
+                copy_identifiers(cur, batch)
+                with cur.copy(sql) as copy:
+                    for row in batch:
+                        copy.write_row(row)
             conn.commit()

@@ -53,10 +53,30 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# The figures of the performance issue's target table, in its order: (name, target).
+TARGETS = (
+    ("ingest b1000 / events-only floor (x1, x4)", ">= 30% PG, >= 25% SQLite"),
+    ("ingest b1000 / floor of the rows the design writes (x1, x4)", ">= 70%"),
+    ("server CPU per event, b1000 x4", "<= 40 us (PG)"),
+    ("access vs /healthz (x1, x4)", ">= 70%"),
+    ("access p99 x4, idle / during ingest", "< 5 / < 10 ms"),
+    ("Polar customer meters x4 vs /healthz, at 10 / at many events per customer", ">= 70%, same"),
+    ("usage 30 days all customers (by day, by hour) / one customer", "< 100 / < 20 ms"),
+    ("worker RSS after load", "< 150 MiB"),
+)
+
+
 @dataclass
 class Report:
     header: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+
+    def targets(self) -> None:
+        """The target table, from the figures the sections measured in this run."""
+        section = self.section("Targets (ratios from this run)", "figure", "target", "measured")
+        for name, target in TARGETS:
+            section.add(name, target, self.figures.get(name, "not measured"))
 
     def section(self, title: str, *columns: str) -> Section:
         section = Section(title, list(columns))

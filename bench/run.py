@@ -31,6 +31,7 @@ def main() -> None:
         floor = sections.StorageFloor(settings, floor_url, report)
         floor.measure("before server")
         _server_sections(settings, url, report, floor)
+    report.targets()
     report.header.append(f"- machine at end: {machine.load()}")
     report.header.append(f"- whole run: {time.perf_counter() - started:.0f} s")
     print(report.render())
@@ -59,11 +60,11 @@ def _server_sections(
             f"- fixture: {len(fixture.customer_ids)} customers, {len(fixture.meter_ids)} meters, "
             f"{fixture.grants} grants, made through the API in {time.perf_counter() - t0:.0f} s"
         )
-        sections.reads(settings, server, fixture, paths, report)
+        healthz = sections.reads(settings, server, fixture, paths, report)
         sections.record_memory(memory, "after the access/healthz runs", server)
         sections.ingest(settings, server, fixture, paths, report, floor)
-        sections.record_memory(memory, "after the ingest runs", server)
-        sections.usage(settings, url, server, paths, report)
+        sections.record_memory(memory, "after the ingest runs", server, report)
+        sections.usage(settings, url, server, paths, report, healthz)
         sections.record_memory(memory, "after usage queries", server)
     finally:
         server.stop()

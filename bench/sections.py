@@ -7,6 +7,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ import orjson
 from sqlalchemy import func, select
 
 from bench.data import METERS, event_batches
+from bench.design_floor import prepare_design, run_design_floor
 from bench.fixtures import TenantFixture, create_customers, create_meter, make_key
 from bench.floor import FloorDb, prepare, run_floor
 from bench.load import LoadResult, Request, run_load
@@ -22,7 +24,7 @@ from bench.profiler import profiled
 from bench.report import Report, Section, progress
 from bench.server import Server
 from bench.settings import BenchSettings
-from bench.usage_load import load_usage_events
+from bench.usage_load import build_rollups, load_usage_events
 from drawdown.db.engine import Database
 from drawdown.db.tables import events, ledger_entries
 
@@ -30,7 +32,6 @@ __all__ = ["StorageFloor", "ingest", "reads", "record_memory", "usage"]
 
 INGEST_PATH = "/v1/events/ingest"
 READ_TARGETS_PER_CLIENT = 1000  # distinct requests each client cycles through
-HOLDS_PER_CUSTOMER = 2
 WARMUP = 2
 
 
@@ -49,6 +50,7 @@ class StorageFloor:
             "Storage floor (raw inserts into the real events table, one transaction per batch)",
             "when",
             "batch",
+            "table fill",
             "events",
             "seconds",
             "events/s",
@@ -58,28 +60,58 @@ class StorageFloor:
             "Same schema, indexes and foreign keys (alembic upgrade), rows built before the "
             "clock starts; each batch committed. Ratios below divide by the mean of the runs."
         )
+        self.section.notes.append(
+            "'design' rows: per batch the rows ingest writes (events, one ledger entry per "
+            "event, one UPDATE per touched account and grant, 4 rollup upserts per meter, "
+            "customer and 15-minute bucket), raw, in one transaction (bench/design_floor.py). "
+            "'table fill' is the events already in the floor's table when that run started "
+            "(the SQLite floor falls as the table grows)."
+        )
         self.db = FloorDb(url, settings.customers)
-        self.rates: dict[int, list[float]] = {1000: [], 100: []}
+        self.rates: dict[int | str, list[float]] = {1000: [], 100: [], "design": []}
+        self.fill = 0
 
     def measure(self, when: str) -> None:
         method = "COPY (psycopg 3)" if self.settings.is_pg else "executemany, WAL, sync=FULL"
         count = self.settings.floor_events
+        customers = self.settings.customers
         for batch_size, total in ((1000, count), (100, count // 3)):
             label = f"floor-{when}-{batch_size}".replace(" ", "-")
-            batches = event_batches(label, total, batch_size, self.settings.customers, _now())
+            batches = event_batches(label, total, batch_size, customers, _now())
             rows = prepare(self.db, batches)
+            fill = self.fill
             n, seconds = run_floor(self.url, rows)
+            self.fill += n
             self.rates[batch_size].append(n / seconds)
-            self.section.add(when, batch_size, n, seconds, n / seconds, method)
+            self.section.add(when, batch_size, f"{fill:,}", n, seconds, n / seconds, method)
             progress(f"floor {when}, batches of {batch_size}: {n / seconds:,.0f} events/s")
+        label = f"design-{when}".replace(" ", "-")
+        design = prepare_design(self.db, event_batches(label, count // 2, 1000, customers, _now()))
+        fill = self.fill
+        n, seconds = run_design_floor(self.db, design)
+        self.fill += n
+        self.rates["design"].append(n / seconds)
+        self.section.add(when, "1,000 design", f"{fill:,}", n, seconds, n / seconds, method)
+        progress(f"floor {when}, the design's rows: {n / seconds:,.0f} events/s")
+        label = f"design-bare-{when}".replace(" ", "-")
+        bare = prepare_design(self.db, event_batches(label, count // 2, 1000, customers, _now()))
+        fill = self.fill
+        n, seconds = run_design_floor(self.db, bare, rollups=False)
+        self.fill += n
+        row = ("1,000 design without rollups", f"{fill:,}", n, seconds, n / seconds, method)
+        self.section.add(when, *row)
 
-    def mean(self, batch_size: int) -> float:
+    def mean(self, batch_size: int | str) -> float:
         return statistics.fmean(self.rates[batch_size])
 
 
-def record_memory(section: Section, label: str, server: Server) -> None:
+def record_memory(
+    section: Section, label: str, server: Server, report: Report | None = None
+) -> None:
     total, each = server.rss_mib()
     section.add(label, total, " / ".join(f"{value:.0f}" for value in each))
+    if report is not None:
+        report.figures["worker RSS after load"] = " / ".join(f"{v:.0f}" for v in each) + " MiB"
 
 
 def _cores(result: LoadResult) -> str:
@@ -137,7 +169,8 @@ def reads(
     fixture: TenantFixture,
     paths: set[str],
     report: Report,
-) -> None:
+) -> dict[int, float]:
+    """The access check beside /healthz; returns /healthz req/s by client count."""
     section = report.section(
         "Balance/access check beside a trivial endpoint of the same server",
         "endpoint",
@@ -164,8 +197,9 @@ def reads(
             )
         )
     healthz: dict[int, float] = {}
-
-    def measure(label: str, urls: list[str]) -> None:
+    access: dict[int, float] = {}
+    access_p99: dict[int, float] = {}
+    for label, urls in targets:
         for clients in (1, 4):
             per_client = [
                 [Request("GET", rng.choice(urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
@@ -186,6 +220,9 @@ def reads(
                     cycle=True,
                 )
             healthz.setdefault(clients, result.requests_per_s)
+            if label != "GET /healthz":
+                access[clients] = result.requests_per_s / healthz[clients]
+                access_p99[clients] = result.p99_ms
             section.add(
                 label,
                 clients,
@@ -199,17 +236,12 @@ def reads(
                 result.errors,
             )
             progress(f"{label} x{clients}: {result.requests_per_s:,.0f} req/s {result.first_error}")
-
-    for label, urls in targets:
-        measure(label, urls)
-    if len(targets) > 1 and "/v1/holds" in paths:
-        placed = _place_holds(server, fixture, METERS[1].event_name)
-        section.notes.append(
-            f"'with holds': {placed} active holds placed first ({HOLDS_PER_CUSTOMER} per "
-            "customer that could fit them), which every access check then counts."
-        )
-        measure(targets[1][0] + " (with holds)", targets[1][1])
     section.notes.append(CPU_NOTE)
+    if access:
+        report.figures["access vs /healthz (x1, x4)"] = f"{access[1]:.0%} / {access[4]:.0%}"
+        report.figures["access p99 x4, idle / during ingest"] = f"{access_p99[4]:.1f} / ?"
+    fixture.access_urls = targets[-1][1] if len(targets) > 1 else []
+    return healthz
 
 
 def _ingest_requests(label: str, per_client: int, batch_size: int, customers: int) -> list[Request]:
@@ -239,6 +271,7 @@ def ingest(
         "p50 ms",
         "p99 ms",
         "vs floor",
+        "vs design floor",
         CPU_COLUMN,
         "errors",
     )
@@ -279,19 +312,70 @@ def ingest(
                 _per_cpu_s(result),
                 result.p50_ms,
                 result.p99_ms,
-                "",  # the ratio, once the floor is measured again
+                "",  # the ratios, once the floor is measured again
+                "",
                 _cores(result),
                 result.errors,
             )
             measured.append((section.rows[-1], batch_size, result.units_per_s))
+            if batch_size == 1000 and clients == 4:
+                cpu_us = 1e6 / _per_cpu_s(result)
+                report.figures["server CPU per event, b1000 x4"] = f"{cpu_us:.0f} us"
             progress(
                 f"ingest batch {batch_size} x{clients}: {result.units_per_s:,.0f} events/s "
                 f"{result.first_error}"
             )
+    _access_during_ingest(settings, server, fixture, section, report)
     section.notes.extend(_ingest_notes(server, fixture))
     floor.measure("after ingest")
+    ratios: dict[str, list[str]] = {"events": [], "design": []}
     for row, batch_size, rate in measured:
         row[section.columns.index("vs floor")] = f"{rate / floor.mean(batch_size):.0%}"
+        if batch_size == 1000:
+            design = f"{rate / floor.mean('design'):.0%}"
+            row[section.columns.index("vs design floor")] = design
+            ratios["events"].append(row[section.columns.index("vs floor")])
+            ratios["design"].append(design)
+    report.figures["ingest b1000 / events-only floor (x1, x4)"] = " / ".join(ratios["events"])
+    report.figures["ingest b1000 / floor of the rows the design writes (x1, x4)"] = " / ".join(
+        ratios["design"]
+    )
+
+
+def _access_during_ingest(
+    settings: BenchSettings,
+    server: Server,
+    fixture: TenantFixture,
+    section: Section,
+    report: Report,
+) -> None:
+    """Access checks at 4 clients while one client ingests batches of 1000."""
+    if not fixture.access_urls:
+        return
+    rng = random.Random("during")
+    reads = [
+        [Request("GET", rng.choice(fixture.access_urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
+        for _ in range(4)
+    ]
+    writes = [_ingest_requests("during-ingest", settings.ingest_events, 1000, settings.customers)]
+    duration_s = settings.read_duration_s
+    with ThreadPoolExecutor(1) as pool:
+        background = pool.submit(
+            run_load, server.url, fixture.headers, writes, duration_s + 2, server.cpu_s, WARMUP
+        )
+        time.sleep(1.0)  # the ingest client is past its warm-up
+        result = run_load(
+            server.url, fixture.headers, reads, duration_s, server.cpu_s, WARMUP, cycle=True
+        )
+        ingest_result = background.result()
+    section.notes.append(
+        f"During ingest (1 client, batches of 1000, {ingest_result.units_per_s:,.0f} events/s): "
+        f"access x4 {result.requests_per_s:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms, errors {result.errors}."
+    )
+    key = "access p99 x4, idle / during ingest"
+    idle = report.figures.get(key, "? / ?").split(" / ")[0]
+    report.figures[key] = f"{idle} / {result.p99_ms:.1f} ms"
 
 
 def _ingest_notes(server: Server, fixture: TenantFixture) -> list[str]:
@@ -315,7 +399,12 @@ def _ingest_notes(server: Server, fixture: TenantFixture) -> list[str]:
 
 
 def usage(
-    settings: BenchSettings, url: str, server: Server, paths: set[str], report: Report
+    settings: BenchSettings,
+    url: str,
+    server: Server,
+    paths: set[str],
+    report: Report,
+    healthz: dict[int, float],
 ) -> None:
     section = report.section(
         f"Usage query over {settings.usage_events:,} generated events of one meter",
@@ -336,6 +425,11 @@ def usage(
     with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
         customer_ids = create_customers(client, settings.customers)
         meter_id = create_meter(client, METERS[1], None)
+        balance = _balance_section(report)
+        _ingest_few(client, METERS[1].event_name, settings.customers, per_customer=10)
+        few = _balance_reads(
+            settings, server, headers, balance, healthz, customer_ids, meter_id, 10
+        )
         end = _now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         span = (end - timedelta(days=30), end)
         progress(f"generating {settings.usage_events:,} events")
@@ -353,11 +447,115 @@ def usage(
             f"({settings.usage_events / seconds:,.0f}/s) over 30 days and "
             f"{settings.customers:,} customers (BENCH_USAGE_EVENTS sets the count)."
         )
-        _usage_queries(client, section, meter_id, customer_ids[0], span)
+        raw_meter = uuid.UUID(meter_id.split("_", 1)[1])
+        rollup_s = build_rollups(url, organization_id, raw_meter, METERS[1].event_name)
+        section.notes.append(
+            f"The generated events bypassed ingest, so their rollups were built after the load "
+            f"in {rollup_s:.1f} s (finest rows by one SQL aggregate, coarser ones by drawdown's "
+            "own derivation); ingested events maintain them in the ingest transaction."
+        )
+        _usage_queries(client, report, section, meter_id, customer_ids[0], span)
+        per_customer = 10 + settings.usage_events // max(1, settings.customers)
+        many = _balance_reads(
+            settings, server, headers, balance, healthz, customer_ids, meter_id, per_customer
+        )
+        name = "Polar customer meters x4 vs /healthz, at 10 / at many events per customer"
+        report.figures[name] = f"{few:.0%} / {many:.0%} (at {per_customer:,})"
+
+
+def _ingest_few(client: httpx.Client, name: str, customers: int, per_customer: int) -> None:
+    """``per_customer`` events for each customer through the API, in batches of 1000."""
+    now = _now()
+    batch: list[dict[str, object]] = []
+    for k in range(per_customer):
+        for index in range(customers):
+            batch.append(
+                {
+                    "identifier": f"few-{k}-{index}",
+                    "name": name,
+                    "external_customer_id": f"bench-cus-{index:05d}",
+                    "timestamp": (now - timedelta(minutes=k)).isoformat(),
+                    "properties": {"tokens": 1 + (k * 31 + index) % 97},
+                }
+            )
+            if len(batch) == 1000:
+                client.post(INGEST_PATH, json={"events": batch}).raise_for_status()
+                batch = []
+    if batch:
+        client.post(INGEST_PATH, json={"events": batch}).raise_for_status()
+
+
+def _balance_section(report: Report) -> Section:
+    return report.section(
+        "Balance reads by history length (Polar customer meters: consumed units + balance)",
+        "events per customer",
+        "clients",
+        "requests",
+        "req/s",
+        "per server CPU-s",
+        "p50 ms",
+        "p99 ms",
+        "vs /healthz",
+        CPU_COLUMN,
+        "errors",
+    )
+
+
+def _balance_reads(
+    settings: BenchSettings,
+    server: Server,
+    headers: dict[str, str],
+    section: Section,
+    healthz: dict[int, float],
+    customer_ids: list[str],
+    meter_id: str,
+    per_customer: int,
+) -> float:
+    """Reads at 1 and 4 clients; the 4-client rate as a share of /healthz's."""
+    share = float("nan")
+    rng = random.Random("balance")
+    meter = meter_id.split("_", 1)[1]
+    urls = [
+        f"/polar/v1/customer-meters/?customer_id={cid.split('_', 1)[1]}&meter_id={meter}"
+        for cid in customer_ids
+    ]
+    for clients in (1, 4):
+        per_client = [
+            [Request("GET", rng.choice(urls)) for _ in range(READ_TARGETS_PER_CLIENT)]
+            for _ in range(clients)
+        ]
+        result = run_load(
+            server.url,
+            headers,
+            per_client,
+            settings.read_duration_s,
+            server.cpu_s,
+            WARMUP,
+            cycle=True,
+        )
+        reference = healthz.get(clients)
+        section.add(
+            f"{per_customer:,}",
+            clients,
+            result.requests,
+            result.requests_per_s,
+            _per_cpu_s(result),
+            result.p50_ms,
+            result.p99_ms,
+            f"{result.requests_per_s / reference:.0%}" if reference else "",
+            _cores(result),
+            result.errors,
+        )
+        rate = result.requests_per_s
+        progress(f"customer meters at {per_customer} events x{clients}: {rate:,.0f} req/s")
+        if reference and clients == 4:
+            share = rate / reference
+    return share
 
 
 def _usage_queries(
     client: httpx.Client,
+    report: Report,
     section: Section,
     meter_id: str,
     customer_id: str,
@@ -368,6 +566,7 @@ def _usage_queries(
 
     month = {"from": stamp(span[0]), "to": stamp(span[1])}
     day = {"from": stamp(span[1] - timedelta(days=1)), "to": stamp(span[1])}
+    medians: dict[str, float] = {}
     queries = [
         ("30 days by day, all customers", {**month, "window": "day"}),
         ("30 days by hour, all customers", {**month, "window": "hour"}),
@@ -387,23 +586,14 @@ def _usage_queries(
                 break
             buckets = len(response.json()["buckets"])
         later = timings[1:] or timings
+        medians[label] = statistics.median(later) * 1000
         section.add(
             label, buckets, timings[0] * 1000, statistics.median(later) * 1000, len(timings)
         )
         progress(f"usage {label}: {timings[0] * 1000:.0f} ms first")
-
-
-def _place_holds(server: Server, fixture: TenantFixture, meter: str) -> int:
-    """Active holds (small, long timeout) for every customer; how many were placed."""
-    placed = 0
-    with httpx.Client(base_url=server.url, headers=fixture.headers, timeout=30) as client:
-        for customer_id in fixture.customer_ids:
-            for _ in range(HOLDS_PER_CUSTOMER):
-                body = {
-                    "customer_id": customer_id,
-                    "meter_id": meter,
-                    "amount": "0.01",
-                    "timeout_s": 86_400,
-                }
-                placed += client.post("/v1/holds", json=body).status_code == 201
-    return placed
+    if len(medians) == len(queries):
+        names = [label for label, _ in queries]
+        report.figures["usage 30 days all customers (by day, by hour) / one customer"] = (
+            f"{medians[names[0]]:.0f}, {medians[names[1]]:.0f} / "
+            f"{max(medians[names[3]], medians[names[4]]):.1f} ms (medians)"
+        )

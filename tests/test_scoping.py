@@ -34,7 +34,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "GET /v1/customers/external/{external_id}/balances": ("credit_accounts",),
     "GET /v1/meters": ("meters",),
     "GET /v1/meters/{meter}": ("meters",),
-    "GET /v1/meters/{meter}/usage": ("events",),
+    "GET /v1/meters/{meter}/usage": ("events", "usage_rollups", "usage_rollup_backfills"),
     "GET /v1/events": ("events",),
     "GET /v1/events/{event_id}": ("events",),
     "GET /v1/credit-grants": ("credit_grants",),
@@ -72,6 +72,7 @@ CASES: dict[str, tuple[str, ...]] = {
 # Read paths that are not GET routes, each proved by its own test below.
 OTHER_READS: dict[str, tuple[str, ...]] = {
     "Idempotency-Key replay": ("idempotency_keys",),
+    "Deduplication by identifier": ("event_identifiers",),
     "API key listing": ("api_keys",),
 }
 UNSCOPED_ROUTES = {"GET /healthz", "GET /readyz"}
@@ -367,3 +368,11 @@ def test_key_listing_is_per_organization(make_api: Any, database: Any) -> None:
         (b.tenant.organization_id, b.tenant.mode)
     ]
     assert a.tenant.organization_id not in {key.organization_id for key in listed}
+
+
+def test_event_identifiers_are_per_organization(make_api: Any) -> None:
+    a, b = make_api(), make_api()
+    event = {"identifier": "scope-dup", "name": "scope.ev", "external_customer_id": "x"}
+    assert a.ok("POST", "/v1/events/ingest", json={"events": [event]})["inserted"] == 1
+    assert b.ok("POST", "/v1/events/ingest", json={"events": [event]})["inserted"] == 1
+    assert a.ok("POST", "/v1/events/ingest", json={"events": [event]})["duplicates"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -72,18 +73,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lifecycle.install()
-        clock_thread = None
+        threads: list[Any] = []
         if settings.run_clock_in_server:
             from drawdown.credits.clock import ClockThread
+            from drawdown.events.backfill import BackfillThread
 
-            clock_thread = ClockThread(
-                database, app.state.clock, settings.clock_interval_s, settings.expiry_grace
+            threads.append(
+                ClockThread(
+                    database, app.state.clock, settings.clock_interval_s, settings.expiry_grace
+                )
             )
-            clock_thread.start()
+            back = settings.max_event_age + timedelta(days=5)
+            threads.append(BackfillThread(database, settings.clock_interval_s, back))
+            for thread in threads:
+                thread.start()
         yield
         lifecycle.drain()
-        if clock_thread is not None:
-            clock_thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
+        for thread in threads:
+            thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
         metrics.process_stopped()
         log.info("stopped", extra={"event": "shutdown_complete"})

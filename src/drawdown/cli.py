@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -188,7 +189,8 @@ def _metrics_directory(settings: Settings) -> Iterator[None]:
 
 @app.command()
 def worker() -> None:
-    """Run the background clock (grant activation and expiry) outside the server.
+    """Run the background clock (grant activation and expiry, usage rollup rebuilds)
+    outside the server.
 
     Any number of workers and servers may run it at once. To leave it to workers only, start
     servers with DRAWDOWN_RUN_CLOCK_IN_SERVER=false. SIGTERM (or Ctrl-C) lets the pass in
@@ -198,6 +200,7 @@ def worker() -> None:
 
     from drawdown.clock import SystemClock
     from drawdown.credits.clock import run_clock
+    from drawdown.events.backfill import BackfillThread
     from drawdown.ops import logs
 
     settings = _settings()
@@ -215,7 +218,11 @@ def worker() -> None:
         signal.signal(signum, on_signal)
     try:
         typer.echo(f"clock running every {settings.clock_interval_s} s; Ctrl-C stops it")
+        back = settings.max_event_age + timedelta(days=5)
+        upkeep = BackfillThread(database, settings.clock_interval_s, back)
+        upkeep.start()
         run_clock(database, SystemClock(), settings.clock_interval_s, stop, settings.expiry_grace)
+        upkeep.stop(settings.shutdown_timeout_s)
         typer.echo("clock stopped")
     finally:
         database.dispose()

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from drawdown.db.sqlite_functions import register as register_sqlite_functions
+
 __all__ = ["Database", "normalize_url"]
 
 
@@ -79,6 +81,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        register_sqlite_functions(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

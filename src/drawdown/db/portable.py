@@ -191,14 +191,15 @@ def among(conn: Connection, column: Any, values: Sequence[uuid.UUID]) -> ColumnE
     return condition
 
 
-def advisory_xact_locks(conn: Connection, keys: Iterable[str]) -> None:
+def advisory_xact_locks(conn: Connection, keys: Iterable[str], *, shared: bool = False) -> None:
     """Serialize, until commit, the transactions that take the same ``keys``: on PostgreSQL
     transaction-scoped advisory locks in sorted order (so lockers never deadlock); SQLite
-    already runs one writer at a time."""
+    already runs one writer at a time. ``shared`` lockers exclude only exclusive ones."""
     if is_sqlite(conn):
         return
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
     for key in sorted(set(keys)):
-        conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0))))
+        conn.execute(select(lock(func.hashtextextended(literal(key), 0))))
 
 
 class JsonPath:

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -33,6 +35,7 @@ __all__ = [
     "credit_holds",
     "currencies",
     "customers",
+    "event_identifiers",
     "events",
     "idempotency_keys",
     "ledger_entries",
@@ -40,6 +43,8 @@ __all__ = [
     "meters",
     "organizations",
     "server_secrets",
+    "usage_rollup_backfills",
+    "usage_rollups",
 ]
 
 metadata = MetaData(
@@ -208,6 +213,21 @@ events = Table(
     Index("ix_events_customer", "customer_id", "name", "timestamp"),
 )
 
+# PostgreSQL's exact dedup: events there are partitioned by month (drawdown.db.partitions),
+# and a unique key on a partitioned table would have to include the timestamp. SQLite
+# dedups on the events table's own unique key and leaves this table empty.
+event_identifiers = Table(
+    "event_identifiers",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    # The event's timestamp: its partition.
+    Column("timestamp", Timestamp, nullable=False),
+    PrimaryKeyConstraint("organization_id", "mode", "identifier"),
+)
+
 credit_accounts = Table(
     "credit_accounts",
     metadata,
@@ -245,7 +265,8 @@ credit_grants = Table(
     Column("name", String(255), nullable=False),
     Column("metadata_", JSONType, nullable=False),
     # The negative-usage event that created this grant (DESIGN rule 7), if any.
-    Column("source_event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: events are partitioned on PostgreSQL (their key includes timestamp).
+    Column("source_event_id", Uuid),
     Column("booked_at", Timestamp),
     Column("closed_at", Timestamp),
     Column("created_at", Timestamp, nullable=False),
@@ -276,7 +297,8 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
-    Column("event_id", Uuid, ForeignKey("events.id")),
+    # No foreign key: see source_event_id; the ledger is append-only and checked by tests.
+    Column("event_id", Uuid),
     # Why, when the type alone does not say (a void when the customer was deleted).
     Column("reason", String(32)),
     Column("created_at", Timestamp, nullable=False),
@@ -309,8 +331,8 @@ credit_holds = Table(
     Column("status", String(16), nullable=False),
     Column("captured_amount", BigInteger),
     Column("debt_incurred", BigInteger, nullable=False),
-    # The usage event a capture ingested.
-    Column("event_id", Uuid, ForeignKey("events.id")),
+    # The usage event a capture ingested (no foreign key: events are partitioned).
+    Column("event_id", Uuid),
     Column("reason", String(255)),
     Column("metadata_", JSONType, nullable=False),
     Column("resolved_at", Timestamp),
@@ -322,4 +344,48 @@ credit_holds = Table(
     Index("ix_credit_holds_tenant_customer", "organization_id", "mode", "customer_id", "id"),
     # The clock's work queue: active holds past expires_at.
     Index("ix_credit_holds_status_expires_at", "status", "expires_at"),
+)
+
+# Usage rollups (docs/rollups.md): per meter, customer ("subject") and UTC bucket, the
+# partial aggregates every sum/count/avg/min/max query combines. Derived data, maintained
+# in the ingest transaction, so no foreign keys (meters are never deleted).
+usage_rollups = Table(
+    "usage_rollups",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    Column("meter_id", Uuid, nullable=False),
+    # 900, 3600 or 86400 for buckets of that many seconds; 0 for the whole history.
+    Column("period_s", Integer, nullable=False),
+    # "c" + customer id (hex), or "x" + the external id of events no customer has claimed.
+    Column("subject", String(300), nullable=False),
+    # UTC microseconds, a multiple of the period (0 for the whole history).
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("n_events", BigInteger, nullable=False),
+    # How many matched events had a numeric property (avg's divisor).
+    Column("n_values", BigInteger, nullable=False),
+    # The sum in two parts: small integers natively, every other number exactly as a decimal
+    # (NUMERIC on PostgreSQL, decimal text on SQLite).
+    Column("int_total", BigInteger, nullable=False),
+    Column("dec_total", Numeric().with_variant(Text(), "sqlite")),
+    Column("min_value", Numeric()),
+    Column("max_value", Numeric()),
+    PrimaryKeyConstraint("meter_id", "period_s", "bucket_start", "subject"),
+    Index("ix_usage_rollups_subject", "meter_id", "period_s", "subject", "bucket_start"),
+    sqlite_with_rowid=False,
+)
+
+# A meter whose rollup is being rebuilt from stored events (made after its events were
+# stored): usage reads raw events until the row is gone.
+usage_rollup_backfills = Table(
+    "usage_rollup_backfills",
+    metadata,
+    Column("meter_id", Uuid, primary_key=True),
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    # Event timestamps below next_us are rebuilt; the job ends at until_us.
+    Column("first_us", BigInteger, nullable=False),
+    Column("next_us", BigInteger, nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )

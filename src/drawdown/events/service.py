@@ -10,7 +10,7 @@ once per batch, in the same transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store as meter_store
 from drawdown.money import AmountError
 from drawdown.records import EventRecord
+from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -183,6 +184,7 @@ def store_batch(
         msg = f"at most {settings.max_batch_events} events per batch"
         raise field(["body", "events"], msg)
     parsed, errors = _parse(raw_events, now, settings)
+    rollups.lock_for_writing(conn, tenant)
     known_ids, by_external = _customers(conn, tenant, parsed)
     names = {p.event.name for p in parsed}
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, names))
@@ -191,6 +193,7 @@ def store_batch(
         raise ValidationFailed(sorted(errors, key=lambda e: int(e[0][2])))
     rows, pending = _rows(tenant, parsed, amounts, by_external, now)
     inserted = store.insert_events(conn, rows)
+    rollups.record(conn, tenant, meters, _facts(row for row in rows if row["id"] in inserted))
     usages = [
         usage_for(
             meters[p.event.name],
@@ -205,6 +208,17 @@ def store_batch(
     ]
     result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
     return result, usages
+
+
+def _facts(rows: Iterable[dict[str, Any]]) -> Iterator[rollups.EventFacts]:
+    for row in rows:
+        yield rollups.EventFacts(
+            row["name"],
+            row["customer_id"],
+            row["external_customer_id"],
+            to_micros(row["timestamp"]),
+            row["properties"],
+        )
 
 
 def _rows(
@@ -248,10 +262,16 @@ def claim_events(
     conn: Connection, tenant: Tenant, customer_id: uuid.UUID, external_id: str
 ) -> tuple[int, list[Usage]]:
     """Claim the events; how many, and the Usage of those that consume, by timestamp."""
+    rollups.lock_for_writing(conn, tenant)
     claimed = store.claim_events(conn, tenant, customer_id, external_id)
     if not claimed:
         return 0, []
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, {r.name for r in claimed}))
+    facts = [
+        rollups.EventFacts(r.name, customer_id, external_id, to_micros(r.timestamp), r.properties)
+        for r in claimed
+    ]
+    rollups.claim(conn, tenant, external_id, meters, facts)
     usages: list[Usage] = []
     for row in sorted(claimed, key=lambda r: (r.timestamp, r.id)):
         meter = meters.get(row.name)

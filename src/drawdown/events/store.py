@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, false, func, or_
 
 from drawdown.db.paging import fetch_page
-from drawdown.db.portable import insert_ignoring_duplicates, is_sqlite
+from drawdown.db.partitions import dedups_apart
+from drawdown.db.portable import copy_rows, insert_ignoring_duplicates, is_sqlite
 from drawdown.db.scope import owned, select_owned, update_owned
-from drawdown.db.tables import customers, events, meters
+from drawdown.db.tables import customers, event_identifiers, events, meters
 from drawdown.meters.filters import compile_sql
 from drawdown.paging import PageRequest, Slice
 from drawdown.records import EventRecord, from_row
@@ -67,9 +68,37 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.
     Rows go in identifier order: two concurrent batches that share identifiers then wait on
     each other's unique-index entries in the same order and cannot deadlock (rule 13)."""
     ordered = sorted(rows, key=lambda row: str(row["identifier"]))
-    return insert_ignoring_duplicates(
-        conn, events, ordered, ["organization_id", "mode", "identifier"], returning="id"
-    )
+    key = ["organization_id", "mode", "identifier"]
+    if not dedups_apart(conn):
+        return insert_ignoring_duplicates(conn, events, ordered, key, returning="id")
+    # PostgreSQL: claim the identifiers first, then COPY only the events that got theirs
+    # into the monthly partitions (no conflict is possible there any more).
+    claims = [
+        {
+            "organization_id": row["organization_id"],
+            "mode": row["mode"],
+            "identifier": row["identifier"],
+            "event_id": row["id"],
+            "timestamp": row["timestamp"],
+        }
+        for row in ordered
+    ]
+    fresh = insert_ignoring_duplicates(conn, event_identifiers, claims, key, returning="event_id")
+    copy_rows(conn, events, [row for row in ordered if row["id"] in fresh])
+    return fresh
+
+
+def id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
+    """The stored event with ``identifier``, through the dedup key on either backend."""
+    if dedups_apart(conn):
+        k = event_identifiers.c
+        query = select_owned(tenant, event_identifiers, k.event_id).where(
+            k.identifier == identifier
+        )
+    else:
+        query = select_owned(tenant, events, c.id).where(c.identifier == identifier)
+    found: uuid.UUID | None = conn.execute(query).scalar_one_or_none()
+    return found
 
 
 def claim_events(
@@ -189,11 +218,6 @@ def by_ids(
         return {}
     rows = conn.execute(select_owned(tenant, events).where(c.id.in_(sorted(set(event_ids)))))
     return {row.id: _record(row) for row in rows}
-
-
-def id_by_identifier(conn: Connection, tenant: Tenant, identifier: str) -> uuid.UUID | None:
-    query = select_owned(tenant, events, c.id).where(c.identifier == identifier)
-    return conn.execute(query).scalar_one_or_none()
 
 
 def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     type_coerce,
 )
@@ -57,6 +58,9 @@ from drawdown.events.windows import (
 from drawdown.ids import parse_id, render_id
 from drawdown.meters.filters import compile_sql, split_path
 from drawdown.money import to_decimal
+from drawdown.rollups import service as rollups
+from drawdown.rollups.partial import ROLLED_FUNCS, Partial
+from drawdown.rollups.plan import Plan, split
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -212,8 +216,10 @@ def _combine(func_name: str, parts: Sequence[Any], is_sqlite: bool) -> Decimal |
     return None if not count else total / Decimal(count)
 
 
-def aggregate(conn: Connection, q: Query, *, total: bool) -> list[Row]:
-    """Aggregated rows per (bucket key, group), or one row for the whole range."""
+def aggregate(conn: Connection, q: Query, *, total: bool, use_rollups: bool = True) -> list[Row]:
+    """Aggregated rows per (bucket key, group), or one row for the whole range: from the
+    rollups where they answer (sum, count, avg, min, max; no property grouping), else from
+    raw events. ``use_rollups=False`` reads raw events only (the reference in tests)."""
     is_sqlite = portable.is_sqlite(conn)
     if is_sqlite:
         conn.connection.dbapi_connection.create_aggregate(  # type: ignore[union-attr]
@@ -221,6 +227,14 @@ def aggregate(conn: Connection, q: Query, *, total: bool) -> list[Row]:
         )
     if q.meter.aggregation_func == "latest":
         return _latest(conn, q, total=total, is_sqlite=is_sqlite)
+    if (
+        use_rollups
+        and q.meter.aggregation_func in ROLLED_FUNCS
+        and q.group_by in (None, "customer")
+    ):
+        combined = _from_rollups(conn, q, total=total, is_sqlite=is_sqlite)
+        if combined is not None:
+            return combined
     key = (
         literal(0)
         if total
@@ -237,6 +251,112 @@ def aggregate(conn: Connection, q: Query, *, total: bool) -> list[Row]:
         value = _combine(q.meter.aggregation_func, parts, is_sqlite)
         rows.append(Row(int(row[0]), tuple(row[1 : len(labels)]), value))
     return rows
+
+
+# A range from before the first to after the last possible event reads the whole-history rows.
+_FOREVER_US = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
+
+
+def _plan(q: Query, total: bool) -> Plan | None:
+    time_from, time_to = to_micros(q.time_from), to_micros(q.time_to)
+    if total and time_from <= 0 and time_to >= _FOREVER_US:
+        return Plan(ranges={rollups.ALL_PERIOD: [(0, 1)]})
+    bounds = (
+        [(time_from, time_to)]
+        if total
+        else [(to_micros(b.start), to_micros(b.end)) for b in q.buckets]
+    )
+    return split(bounds, tuple(reversed(rollups.PERIODS_S)))
+
+
+def _subject_group(subject: str) -> tuple[Any, ...]:
+    if subject.startswith("c"):
+        return (uuid.UUID(hex=subject[1:]), None)
+    return (None, subject[1:])
+
+
+def _from_rollups(conn: Connection, q: Query, *, total: bool, is_sqlite: bool) -> list[Row] | None:
+    """The rows of :func:`aggregate` from rollups plus raw events at the ragged edges; None
+    when the rollups cannot answer (a rebuild pending, or buckets they do not tile)."""
+    plan = _plan(q, total)
+    if plan is None or rollups.pending_meters(conn, q.tenant, [q.meter.id]):
+        return None
+    by_subject = not total and q.group_by == "customer"
+    subject = None if q.customer_id is None else rollups.subject_of(q.customer_id, None)
+
+    def key_of(column: Any) -> Any:
+        if total:
+            return literal(0)
+        return key_sql(column, q.time_from, q.time_to, q.window, q.tz, q.buckets)
+
+    found: dict[tuple[int, tuple[Any, ...]], Partial] = {}
+
+    def add(key: int, group: tuple[Any, ...], partial: Partial) -> None:
+        if (key, group) in found:
+            found[key, group].merge(partial)
+        else:
+            found[key, group] = partial
+
+    for period, ranges in plan.ranges.items():
+        for key, subj, partial in rollups.read(
+            conn,
+            q.tenant,
+            q.meter.id,
+            period,
+            ranges,
+            key_of,
+            subject=subject,
+            by_subject=by_subject,
+        ):
+            add(key, _subject_group(subj) if subj is not None else (), partial)
+    if plan.raw:
+        for key, group, partial in _raw_partials(conn, q, plan.raw, total, is_sqlite):
+            add(key, group, partial)
+    func_name = q.meter.aggregation_func
+    return [Row(key, group, p.value(func_name)) for (key, group), p in found.items()]
+
+
+def _raw_partials(
+    conn: Connection, q: Query, ranges: list[tuple[int, int]], total: bool, is_sqlite: bool
+) -> list[tuple[int, tuple[Any, ...], Partial]]:
+    """Partial aggregates of raw events with timestamps in ``ranges``."""
+    ts = type_coerce(c.timestamp, BigInteger)
+    key = (
+        literal(0)
+        if total
+        else key_sql(c.timestamp, q.time_from, q.time_to, q.window, q.tz, q.buckets)
+    )
+    groups = [] if total else _group_sql(q, is_sqlite)
+    values: list[Any] = [func.count()]
+    counted = q.meter.aggregation_func == "count"
+    if not counted:
+        path = JsonPath(c.properties, split_path(q.meter.aggregation_property), is_sqlite)
+        number = case((path.is_number(), path.number()))
+        values += [
+            func.count(number),
+            *_sum_sql(path, is_sqlite),
+            func.min(number),
+            func.max(number),
+        ]
+    labels = [key.label("k"), *(g.label(f"g{i}") for i, g in enumerate(groups))]
+    in_ranges = or_(*(and_(ts >= low, ts < high) for low, high in ranges))
+    query = select(*labels, *values).where(and_(*_conditions(q, is_sqlite)), in_ranges)
+    query = query.group_by(*[label.name for label in labels])
+    out = []
+    for row in conn.execute(query):
+        parts = list(row[len(labels) :])
+        partial = Partial(n_events=int(parts[0]))
+        if not counted:
+            partial.n_values = int(parts[1] or 0)
+            if is_sqlite:
+                high, low, real = parts[2:5]
+                partial.int_total = (high or 0) * _SPLIT + (low or 0)
+                partial.dec_total = None if real is None else Decimal(real)
+            else:
+                partial.dec_total = None if parts[2] is None else Decimal(parts[2])
+            partial.min_value, partial.max_value = parts[-2], parts[-1]
+        out.append((int(row[0]), tuple(row[1 : len(labels)]), partial))
+    return out
 
 
 def _latest(conn: Connection, q: Query, *, total: bool, is_sqlite: bool) -> list[Row]:
@@ -282,13 +402,13 @@ def _render_group(q: Query, group: tuple[Any, ...]) -> Any:
     return None if value is None else json.loads(value)
 
 
-def report(conn: Connection, q: Query) -> UsageOut:
+def report(conn: Connection, q: Query, *, use_rollups: bool = True) -> UsageOut:
     """The usage response: dense buckets without group_by, the non-empty (bucket, group)
     pairs with it, and the total over the whole range."""
     func_name = q.meter.aggregation_func
     empty = Decimal(0) if func_name in _EMPTY_IS_ZERO else None
-    rows = aggregate(conn, q, total=False)
-    totals = aggregate(conn, q, total=True)
+    rows = aggregate(conn, q, total=False, use_rollups=use_rollups)
+    totals = aggregate(conn, q, total=True, use_rollups=use_rollups)
     by_key = {b.key: b for b in q.buckets}
     out: list[GroupedUsageBucket | UsageBucket] = []
     if q.group_by is None:

@@ -21,6 +21,7 @@ from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
 from drawdown.records import MeterRecord
+from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -134,6 +135,8 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
     except IntegrityError:
         # A concurrent request created a meter for the same event_name.
         raise _taken(body.event_name) from None
+    # Events of this name may already be stored (rule 11 keeps events no meter counts).
+    rollups.start_backfill(conn, tenant, meter_id, body.event_name, now)
     return _stored(conn, tenant, meter_id)
 
 
@@ -188,6 +191,8 @@ def update_meter(
         values["aggregation_property"] = changes["aggregation"]["property"]
     if values:
         store.update_meter(conn, tenant, row.id, {**values, "updated_at": now})
+    if "filter" in values or "aggregation_func" in values:
+        rollups.start_backfill(conn, tenant, row.id, row.event_name, now)
     return _stored(conn, tenant, row.id)
 
 

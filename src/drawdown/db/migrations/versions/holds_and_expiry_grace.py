@@ -1,7 +1,7 @@
 """credit holds (DESIGN rule 17); a reason on ledger entries (rule 19's customer_deleted)
 
 Revision ID: holds_and_expiry_grace
-Revises: dashboard_secret
+Revises: events_partitioned
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import drawdown.db.types
 
 revision: str = "holds_and_expiry_grace"
-down_revision: str | None = "dashboard_secret"
+down_revision: str | None = "events_partitioned"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -64,9 +64,6 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_credit_holds_customer_id_customers")
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["events.id"], name=op.f("fk_credit_holds_event_id_events")
         ),
         sa.ForeignKeyConstraint(
             ["organization_id"],
