@@ -94,7 +94,8 @@ class Server:
             "DRAWDOWN_WORKERS": str(workers),
             # Production defaults except the access log: one line per request to a pipe
             # would be measured too, and production would ship it elsewhere.
-            "DRAWDOWN_LOG_LEVEL": "warning",
+            # BENCH_LOG_LEVEL=info measures it (bench.ab: BENCH_AB_B="BENCH_LOG_LEVEL=info").
+            "DRAWDOWN_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
         }
         command = [str(Path(sys.executable).parent / "drawdown"), "serve"]
         self.process = subprocess.Popen(

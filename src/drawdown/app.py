@@ -23,7 +23,7 @@ from drawdown.http.limits import BodySizeLimit
 from drawdown.http.openapi import allowed_methods, install_openapi
 from drawdown.http.ratelimit import Limits
 from drawdown.http.text import check_request_text
-from drawdown.ops import metrics
+from drawdown.ops import metrics, otel
 from drawdown.ops.collectors import collectors, watch_pool
 from drawdown.ops.health import readiness_router
 from drawdown.ops.lifecycle import Lifecycle
@@ -93,6 +93,8 @@ def create_app(
             thread.stop(settings.shutdown_timeout_s)  # lets a pass in progress finish
         database.dispose()
         metrics.process_stopped()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # flushes the last spans
         log.info("stopped", extra={"event": "shutdown_complete"})
 
     app = FastAPI(
@@ -130,6 +132,7 @@ def create_app(
     install_dashboard(app)
     app.include_router(readiness_router)
     _install_metrics(app, settings, database)
+    tracer_provider = otel.instrument(app, database)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -122,5 +122,6 @@ def test_metrics_add_up_across_worker_processes(database: Database, tmp_path: Pa
     # Whichever worker answers the scrape reports every worker's requests.
     base = value(first, "drawdown_http_requests_total", **route)  # start_server's probes
     counts = [value(text, "drawdown_http_requests_total", **route) for text in scrapes]
-    assert counts == [base + 30] * 6
+    # (the probe start_server made last may be counted just after the first scrape)
+    assert len(set(counts)) == 1 and base + 30 <= counts[0] <= base + 31
     assert all(value(t, "drawdown_build_info", version="0.1.0") == 1 for t in scrapes)
