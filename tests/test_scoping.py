@@ -42,6 +42,9 @@ CASES: dict[str, tuple[str, ...]] = {
     "GET /v1/credit-grants/{grant_id}": ("credit_grants",),
     "GET /v1/credit-transactions": ("ledger_entries",),
     "GET /v1/credit-transactions/{entry_id}": ("ledger_entries",),
+    "GET /v1/holds": ("credit_holds",),
+    "GET /v1/holds/{hold_id}": ("credit_holds",),
+    "GET /v1/customers/{customer_id}/holds": ("customers", "credit_holds"),
     "GET /polar/v1/customers/": ("customers",),
     "GET /polar/v1/customers/{id}": ("customers",),
     "GET /polar/v1/customers/external/{external_id}": ("customers",),
@@ -151,6 +154,16 @@ class World:
                 "amount": "10",
             },
         )
+        self.hold = a.ok(
+            "POST",
+            "/v1/holds",
+            201,
+            json={
+                "customer_id": self.saver["id"],
+                "currency_id": self.currency["id"],
+                "amount": "1",
+            },
+        )
         entries = a.ok("GET", "/v1/credit-transactions", params={"event_id": self.event["id"]})
         self.entry = entries["data"][0]
         customer_meters = a.ok("GET", "/polar/v1/customer-meters/")["items"]
@@ -189,7 +202,7 @@ class World:
         """Strings only A's data can put in a response: its ids in each spelling, its
         customer's names, and the amounts it booked."""
         ids = [self.currency, self.meter, self.customer, self.grant, self.event, self.entry]
-        ids += [self.saver, self.endpoint, self.message, self.alert]
+        ids += [self.saver, self.hold, self.endpoint, self.message, self.alert]
         out = [self.customer_meter_id, "scope-a-ext", "scope-a-two", "a@scope.example"]
         out += [self.polar_endpoint["id"], self.pk_endpoint["id"]]
         out.append("Ann Scope")
@@ -240,6 +253,12 @@ class World:
             "GET /v1/credit-grants/{grant_id}": (f"/v1/credit-grants/{grt}", {}),
             "GET /v1/credit-transactions": ("/v1/credit-transactions", {"customer_id": cus}),
             "GET /v1/credit-transactions/{entry_id}": (f"/v1/credit-transactions/{ent}", {}),
+            "GET /v1/holds": ("/v1/holds", {}),
+            "GET /v1/holds/{hold_id}": (f"/v1/holds/{self.hold['id']}", {}),
+            "GET /v1/customers/{customer_id}/holds": (
+                f"/v1/customers/{self.saver['id']}/holds",
+                {},
+            ),
             "GET /polar/v1/customers/": ("/polar/v1/customers/", {}),
             "GET /polar/v1/customers/{id}": (f"/polar/v1/customers/{u(cus)}", {}),
             "GET /polar/v1/customers/external/{external_id}": (

@@ -45,6 +45,7 @@ def _routers() -> list[Any]:
     from drawdown.dialects.polar.api import routers as polar_routers
     from drawdown.events.api import router as events
     from drawdown.events.api import usage_router as meter_usage
+    from drawdown.holds.api import router as holds
     from drawdown.meters.api import router as meters
     from drawdown.webhooks.api import router as webhooks
 
@@ -57,6 +58,7 @@ def _routers() -> list[Any]:
         credits,
         alerts,
         webhooks,
+        holds,
         *polar_routers(),
         paymentkit,
     ]
@@ -80,7 +82,11 @@ def create_app(
             from drawdown.credits.clock import ClockThread
             from drawdown.events.backfill import BackfillThread
 
-            threads.append(ClockThread(database, app.state.clock, settings.clock_interval_s))
+            threads.append(
+                ClockThread(
+                    database, app.state.clock, settings.clock_interval_s, settings.expiry_grace
+                )
+            )
             back = settings.max_event_age + timedelta(days=5)
             threads.append(BackfillThread(database, settings.clock_interval_s, back))
         if settings.run_webhooks_in_server:

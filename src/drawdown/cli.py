@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.commands import accounts, customers, grants, meters, webhooks
+from drawdown.commands import accounts, customers, grants, holds, meters, webhooks
 from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
 
@@ -43,6 +43,7 @@ app.add_typer(meters.app, name="meters")
 app.add_typer(grants.app, name="grants")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(webhooks.alerts_app, name="alerts")
+app.add_typer(holds.app, name="holds")
 app.command("balance")(accounts.balance)
 app.command("ledger")(accounts.ledger)
 app.command("ingest")(ingest)
@@ -234,7 +235,7 @@ def worker() -> None:
         back = settings.max_event_age + timedelta(days=5)
         upkeep = BackfillThread(database, settings.clock_interval_s, back)
         upkeep.start()
-        run_clock(database, clock, settings.clock_interval_s, stop)
+        run_clock(database, clock, settings.clock_interval_s, stop, settings.expiry_grace)
         upkeep.stop(settings.shutdown_timeout_s)
         typer.echo("clock stopped")
     finally:

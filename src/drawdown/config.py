@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["DEFAULT_EXPIRY_GRACE", "Settings", "SettingsError", "load_settings"]
+
+DEFAULT_EXPIRY_GRACE_S = 3600
+DEFAULT_EXPIRY_GRACE = timedelta(seconds=DEFAULT_EXPIRY_GRACE_S)
 
 
 class SettingsError(Exception):
@@ -35,6 +38,11 @@ class Settings(BaseSettings):
     # Time window for event timestamps (DESIGN rule 8).
     max_event_age_s: int = Field(default=35 * 24 * 3600, ge=60)
     max_event_future_s: int = Field(default=300, ge=0)
+
+    # A grant's expiration is booked this long after its expires_at, so usage reported a
+    # little late still draws the credits live when it happened (DESIGN rule 5). At most
+    # the late-event window (max_event_age_s).
+    expiry_grace_s: int = Field(default=DEFAULT_EXPIRY_GRACE_S, ge=0)
 
     # Background clock: grant activation and expiry sweeps.
     run_clock_in_server: bool = True
@@ -85,6 +93,19 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql://")
         return url
 
+    @model_validator(mode="after")
+    def _grace_within_late_window(self) -> Settings:
+        if self.expiry_grace_s > self.max_event_age_s:
+            raise ValueError(
+                f"expiry_grace_s ({self.expiry_grace_s}) must be at most max_event_age_s "
+                f"({self.max_event_age_s})"
+            )
+        return self
+
+    @property
+    def expiry_grace(self) -> timedelta:
+        return timedelta(seconds=self.expiry_grace_s)
+
     @property
     def max_event_age(self) -> timedelta:
         return timedelta(seconds=self.max_event_age_s)
@@ -100,5 +121,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across settings: its message names them
+            raise SettingsError(f"invalid settings: {first['msg']}") from None
         name = "DRAWDOWN_" + "_".join(str(p) for p in first["loc"]).upper()
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

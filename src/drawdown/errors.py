@@ -18,6 +18,7 @@ __all__ = [
     "ConflictError",
     "DrawdownError",
     "FieldError",
+    "InsufficientCreditsError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -57,6 +58,25 @@ class PermissionDeniedError(DrawdownError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class InsufficientCreditsError(DrawdownError):
+    """402: a hold does not fit the available balance. ``available`` and ``requested`` are
+    decimal strings in the hold's currency."""
+
+    status = 402
+    code = "insufficient_credits"
+    title = "Insufficient credits"
+
+    def __init__(self, detail: str, *, available: str, requested: str) -> None:
+        super().__init__(detail)
+        self.available = available
+        self.requested = requested
+
+    def body(self) -> dict[str, Any]:
+        out = super().body()
+        out["available"], out["requested"] = self.available, self.requested
+        return out
 
 
 class NotFoundError(DrawdownError):

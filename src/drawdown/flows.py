@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from drawdown.clock import utcnow
-from drawdown.config import Settings
+from drawdown.config import DEFAULT_EXPIRY_GRACE, Settings
+from drawdown.credits.closing import close_customer_credits
 from drawdown.credits.drawdown import apply_usage
 from drawdown.customers import service as customers
 from drawdown.customers.schemas import CustomerCreate, CustomerUpdate
@@ -29,7 +30,13 @@ from drawdown.ops import metrics
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
-__all__ = ["claim_customer_events", "create_customer", "ingest", "update_customer"]
+__all__ = [
+    "claim_customer_events",
+    "create_customer",
+    "delete_customer",
+    "ingest",
+    "update_customer",
+]
 
 
 def ingest(
@@ -43,7 +50,7 @@ def ingest(
         raise
     if usages:
         started = time.perf_counter()
-        apply_usage(conn, tenant, usages, now)
+        apply_usage(conn, tenant, usages, now, settings.expiry_grace)
         metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
     metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
     return result
@@ -84,3 +91,17 @@ def update_customer(
     if row.external_id is None and updated.external_id is not None:
         claim_customer_events(conn, tenant, updated, now)
     return updated
+
+
+def delete_customer(
+    conn: Connection,
+    tenant: Tenant,
+    row: CustomerRecord,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> None:
+    """DESIGN rule 19: the customer's open grants are voided and its holds released (reason
+    ``customer_deleted``), then it is soft-deleted: its history stays and its external_id
+    is free again, so events sent for it later wait unclaimed as for any unknown customer."""
+    close_customer_credits(conn, tenant, row.id, now, grace)
+    customers.delete_customer(conn, row)

@@ -26,6 +26,7 @@ PREFIXES = {
     "webhook_endpoint": "whe",
     "webhook_attempt": "wha",
     "balance_alert": "alr",
+    "hold": "hld",
 }
 
 _lock = threading.Lock()

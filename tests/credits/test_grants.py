@@ -122,7 +122,13 @@ def test_expiry_is_immediate_for_reads_and_booked_by_the_clock(
         created["id"]
     ]
     assert api.ok("GET", "/v1/credit-grants?status=active")["data"] == []
-    sweep_once(database, clock.now())
+    # The expiration is booked an expiry grace (default 1 h) after expires_at (rule 5).
+    assert sweep_once(database, clock.now()) == 0
+    clock.advance(timedelta(minutes=59))
+    assert sweep_once(database, clock.now()) == 0
+    assert len(api.ok("GET", "/v1/credit-transactions")["data"]) == 1
+    clock.advance(timedelta(minutes=1))
+    assert sweep_once(database, clock.now()) == 1
     entries = api.ok("GET", "/v1/credit-transactions")["data"]
     assert [(e["type"], e["amount"], e["balance_after"]) for e in entries] == [
         ("expiration", "-5.00", "0.00"),

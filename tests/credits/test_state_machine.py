@@ -1,7 +1,9 @@
 """A Hypothesis state machine: random grants, events (late, duplicate, negative, for a
-customer that does not exist yet), voids, expiries and clock moves, run against the real
-API and storage and against the reference model in tests/credits/model.py. After every
-step the rule-12 invariants hold and the API agrees with the model."""
+customer that does not exist yet), voids, expiries, holds (created, partial, captured
+below, at or above the amount held, released, expired by the clock) and clock moves, run
+against the real API and storage and against the reference model in
+tests/credits/model.py. After every step the rule-12 invariants hold, the API agrees with
+the model, and available = remaining - debt - held (never below zero)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from drawdown.credits.clock import sweep_once
 from tests.credits.conftest import Setup
 from tests.credits.invariants import check_ledger
-from tests.credits.model import MAccount, MGrant
+from tests.credits.model import GRACE, MAccount, MGrant, MHold
 from tests.credits.test_grants import iso
 
 CUSTOMERS = ("c1", "c2")
+_CONFLICT = {
+    "captured": "hold_already_captured",
+    "released": "hold_already_released",
+    "expired": "hold_expired",
+}
 
 
 def cents(text: str) -> int:
@@ -43,10 +50,13 @@ class CreditMachine(RuleBasedStateMachine):
         self.accounts = {name: MAccount() for name in CUSTOMERS}
         self.customer_ids: dict[str, str] = {}
         self.grant_keys: list[tuple[str, str, MGrant]] = []  # (customer, api id, model)
+        self.holds: list[tuple[str, str, MHold]] = []  # (customer, api id, model)
         self.sent: list[dict[str, Any]] = []
         self.pending_events: list[tuple[int, Any]] = []  # c2's events before it exists
         self.counter = itertools.count()
         self.customer_ids["c1"] = setup.customer["id"]
+        # A standing grant (drawn last) so that holds mostly have something to reserve.
+        self.grant("c1", 5000, 100, "paid", 0, None)
 
     def _create_customer(self, name: str) -> None:
         created = self.api.ok("POST", "/v1/customers", 201, json={"external_id": name})
@@ -82,8 +92,9 @@ class CreditMachine(RuleBasedStateMachine):
         amount=st.integers(1, 2000),
         priority=st.sampled_from([0, 50, 50, 100]),
         category=st.sampled_from(["paid", "promotional"]),
-        effective_h=st.integers(-48, 48),
-        lifetime_h=st.one_of(st.none(), st.integers(1, 96)),
+        effective_h=st.sampled_from([-48, -2, 0, 0, 0, 1, 24]),
+        # Short lifetimes, so that late events often land in an expiry grace.
+        lifetime_min=st.one_of(st.none(), st.sampled_from([30, 60, 120, 1440, 5760])),
     )
     def grant(
         self,
@@ -92,13 +103,13 @@ class CreditMachine(RuleBasedStateMachine):
         priority: int,
         category: str,
         effective_h: int,
-        lifetime_h: int | None,
+        lifetime_min: int | None,
     ) -> None:
         if customer not in self.customer_ids:
             return
         now = self.clock.now()
         effective_at = now + timedelta(hours=effective_h)
-        expires_at = effective_at + timedelta(hours=lifetime_h) if lifetime_h else None
+        expires_at = effective_at + timedelta(minutes=lifetime_min) if lifetime_min else None
         body = {
             "customer_id": self.customer_ids[customer],
             "currency_id": self.currency_id,
@@ -129,17 +140,17 @@ class CreditMachine(RuleBasedStateMachine):
     @rule(
         customer=st.sampled_from(CUSTOMERS),
         units=st.integers(-500, 1500).filter(lambda u: u != 0),
-        late_h=st.sampled_from([0, 0, 1, 5, 30, 200]),
+        late_min=st.sampled_from([0, 0, 10, 50, 300, 1800, 12000]),
         repeat=st.booleans(),
     )
-    def event(self, customer: str, units: int, late_h: int, repeat: bool) -> None:
+    def event(self, customer: str, units: int, late_min: int, repeat: bool) -> None:
         now = self.clock.now()
         if repeat and self.sent:
             event = self.sent[-1]
             result = self.api.ok("POST", "/v1/events/ingest", json={"events": [event]})
             assert result == {"inserted": 0, "duplicates": 1}
             return
-        at = now - timedelta(hours=late_h)
+        at = now - timedelta(minutes=late_min)
         event = {
             "identifier": f"e{next(self.counter)}",
             "name": "api_calls",
@@ -157,6 +168,36 @@ class CreditMachine(RuleBasedStateMachine):
         else:
             self.pending_events.append((units, at))
 
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        amount=st.integers(1, 1500),
+        category=st.sampled_from(["paid", "promotional"]),
+        units=st.integers(1, 1500),
+        sweep=st.booleans(),
+    )
+    def late_usage_across_expiry(
+        self, customer: str, amount: int, category: str, units: int, sweep: bool
+    ) -> None:
+        """A grant expires; usage from just before that is reported during its grace."""
+        if customer not in self.customer_ids:
+            return
+        self.grant(customer, amount, 0, category, 0, 10)
+        self.clock.advance(timedelta(minutes=20))
+        if sweep:
+            sweep_once(self.database, self.clock.now())
+        now = self.clock.now()
+        at = now - timedelta(minutes=15)
+        assert now - GRACE < at < self.grant_keys[-1][2].expires_at  # type: ignore[operator]
+        event = {
+            "identifier": f"e{next(self.counter)}",
+            "name": "api_calls",
+            "external_customer_id": customer,
+            "timestamp": iso(at),
+            "properties": {"units": units / 100},
+        }
+        self.api.ok("POST", "/v1/events/ingest", json={"events": [event]})
+        self._model_usage(customer, units, at, now)
+
     @precondition(lambda self: bool(self.grant_keys))
     @rule(index=st.integers(0, 1000), action=st.sampled_from(["void", "expire"]))
     def close(self, index: int, action: str) -> None:
@@ -167,11 +208,89 @@ class CreditMachine(RuleBasedStateMachine):
         )
         assert response.status_code == (200 if changed else 409), response.text
 
-    @rule(hours=st.sampled_from([1, 6, 25, 100]), sweep=st.booleans())
-    def advance(self, hours: int, sweep: bool) -> None:
-        self.clock.advance(timedelta(hours=hours))
+    @rule(minutes=st.sampled_from([1, 20, 45, 360, 1500, 6000]), sweep=st.booleans())
+    def advance(self, minutes: int, sweep: bool) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
         if sweep:
             sweep_once(self.database, self.clock.now())
+
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        share=st.sampled_from([0.3, 0.6, 1.0, 1.5]),
+        partial=st.booleans(),
+        timeout_s=st.sampled_from([60, 1800, 7200]),
+    )
+    def hold(self, customer: str, share: float, partial: bool, timeout_s: int) -> None:
+        if customer not in self.customer_ids:
+            return
+        now = self.clock.now()
+        # Sized against the balance before holds, so holds often fit, overlap and run short.
+        account = self.accounts[customer]
+        amount = max(int((account.live_remaining(now) - account.debt) * share), 1)
+        minimum = max(amount // 3, 1) if partial else amount
+        body = {
+            "customer_id": self.customer_ids[customer],
+            "currency_id": self.currency_id,
+            "amount": f"{amount / 100:.2f}",
+            "timeout_s": timeout_s,
+        }
+        if partial:
+            body["min_amount"] = f"{minimum / 100:.2f}"
+        response = self.api.post("/v1/holds", json=body)
+        expires_at = now + timedelta(seconds=timeout_s)
+        placed = self.accounts[customer].hold(amount, minimum, expires_at, now)
+        if placed is None:
+            assert response.status_code == 402, response.text
+            problem = response.json()
+            assert cents(problem["available"]) == self.accounts[customer].available(now)
+            return
+        assert response.status_code == 201, response.text
+        created = response.json()
+        assert cents(created["amount"]) == placed.amount
+        assert cents(created["available_after"]) == self.accounts[customer].available(now)
+        self.holds.append((customer, created["id"], placed))
+
+    @precondition(lambda self: bool(self.holds))
+    @rule(
+        index=st.integers(0, 1000),
+        fraction=st.sampled_from([0, 0.5, 1, 1.5]),
+        overage=st.booleans(),
+        late_min=st.sampled_from([0, 0, 10, 90]),
+    )
+    def capture(self, index: int, fraction: float, overage: bool, late_min: int) -> None:
+        customer, key, model = self.holds[index % len(self.holds)]
+        now = self.clock.now()
+        units = int(model.amount * fraction)
+        at = now - timedelta(minutes=late_min)
+        body = {
+            "amount": f"{units / 100:.2f}",
+            "allow_overage": overage,
+            "event": {
+                "identifier": f"cap{next(self.counter)}",
+                "name": "api_calls",
+                "timestamp": iso(at),
+                "properties": {"units": units / 100},
+            },
+        }
+        response = self.api.post(f"/v1/holds/{key}/capture", json=body)
+        outcome = self.accounts[customer].capture(model, units, at, now, overage)
+        expected = {"done": (200, None), "exceeds": (422, "exceeds_hold_amount")}
+        status, code = expected.get(outcome, (409, _CONFLICT.get(outcome)))
+        assert response.status_code == status, (outcome, response.text)
+        if code is not None:
+            assert response.json()["code"] == code
+
+    @precondition(lambda self: bool(self.holds))
+    @rule(index=st.integers(0, 1000))
+    def release(self, index: int) -> None:
+        customer, key, model = self.holds[index % len(self.holds)]
+        response = self.api.post(f"/v1/holds/{key}/release")
+        outcome = self.accounts[customer].release(model, self.clock.now())
+        if outcome == "done":
+            assert response.status_code == 200, response.text
+        else:
+            assert response.status_code == 409, response.text
+            assert response.json()["code"] == _CONFLICT[outcome]
 
     @invariant()
     def agrees_with_model(self) -> None:
@@ -182,13 +301,30 @@ class CreditMachine(RuleBasedStateMachine):
         for name, customer_id in self.customer_ids.items():
             account = self.accounts[name]
             data = self.api.ok("GET", f"/v1/customers/{customer_id}/balances")["data"]
-            available, debt = (
-                (cents(data[0]["available"]), cents(data[0]["debt"])) if data else (0, 0)
+            available, debt, held = (
+                (cents(data[0]["available"]), cents(data[0]["debt"]), cents(data[0]["held"]))
+                if data
+                else (0, 0, 0)
             )
-            assert (available, debt) == (account.available(now), account.debt), name
+            assert (available, debt, held) == (
+                account.available(now),
+                account.debt,
+                account.held(now),
+            ), name
+            # available = remaining - debt - held, as the API itself reports them.
+            active = self.api.ok(
+                "GET",
+                "/v1/credit-grants",
+                params={"customer_id": customer_id, "status": "active", "limit": 100},
+            )["data"]
+            remaining = sum(cents(g["remaining"]) for g in active)
+            assert available == max(remaining - debt - held, 0), name
         for _, key, model in self.grant_keys:
             got = self.api.ok("GET", f"/v1/credit-grants/{key}")
-            assert (got["status"], cents(got["remaining"])) == (model.status, model.remaining), key
+            assert (got["status"], cents(got["remaining"])) == model.read(now), key
+        for customer, key, hold in self.holds:
+            got = self.api.ok("GET", f"/v1/holds/{key}")
+            assert got["status"] == self.accounts[customer].hold_status(hold, now), key
 
 
 @pytest.mark.slow
@@ -200,8 +336,8 @@ def test_credit_state_machine(make_api: Any, database: Any, clock: Any) -> None:
     )
     case = machine.TestCase
     case.settings = settings(
-        max_examples=20,
-        stateful_step_count=25,
+        max_examples=25,
+        stateful_step_count=30,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

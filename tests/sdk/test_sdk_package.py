@@ -34,11 +34,22 @@ def test_public_api_is_pinned() -> None:
         "UsageBucket", "ValidationFailedError", "__version__",
         "AlertThreshold", "BalanceAlert", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
         "WebhookScheduled",
+        "AsyncClient", "AsyncReservation", "AuthenticationError", "BadRequestError", "Balance",
+        "Client", "ConflictError", "CreditGrant", "CreditTransaction", "Currency", "Customer",
+        "Event", "FieldError", "Hold", "IngestBatchError", "IngestResult", "IngestTotals",
+        "InsufficientCreditsError", "Meter", "MeterAggregation", "MeterUsage", "NotFoundError",
+        "OMIT", "Page", "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError",
+        "Reservation", "ServerError", "UsageBucket", "ValidationFailedError", "__version__",
     ])  # fmt: skip
     for name in drawdown.__all__:
         assert getattr(drawdown, name) is not None
     assert issubclass(drawdown.APITimeoutError, drawdown.APIConnectionError)
-    for status_error in (drawdown.NotFoundError, drawdown.ServerError, drawdown.RateLimitError):
+    for status_error in (
+        drawdown.NotFoundError,
+        drawdown.ServerError,
+        drawdown.RateLimitError,
+        drawdown.InsufficientCreditsError,
+    ):
         assert issubclass(status_error, drawdown.APIStatusError)
         assert issubclass(status_error, drawdown.APIError)
 

@@ -41,7 +41,8 @@ def create_grant(
     body: GrantCreate, ctx: WriteCtx, idempotency_key: IdempotencyKey = None
 ) -> Response:
     def create(conn: Connection) -> GrantOut:
-        return service.render_grant(service.create_grant(conn, ctx.tenant, body, ctx.clock.now()))
+        now, grace = ctx.clock.now(), ctx.settings.expiry_grace
+        return service.render_grant(service.create_grant(conn, ctx.tenant, body, now, grace))
 
     return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
 
@@ -76,11 +77,11 @@ def _close(
     ctx: RequestContext, grant_id: str, idempotency_key: str | None, action: str
 ) -> Response:
     def close(conn: Connection) -> GrantOut:
-        now = ctx.clock.now()
+        now, grace = ctx.clock.now(), ctx.settings.expiry_grace
         if action == "void":
-            row = service.void_grant(conn, ctx.tenant, grant_id, now)
+            row = service.void_grant(conn, ctx.tenant, grant_id, now, grace)
         else:
-            row = service.expire_grant(conn, ctx.tenant, grant_id, now)
+            row = service.expire_grant(conn, ctx.tenant, grant_id, now, grace)
         return service.render_grant(row)
 
     route = f"POST /v1/credit-grants/{grant_id}/{action}"

@@ -10,9 +10,10 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from drawdown.clock import Clock
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.work import CreditWork
 from drawdown.db.engine import Database
@@ -25,13 +26,20 @@ log = logging.getLogger("drawdown.clock")
 MAX_ACCOUNTS_PER_PASS = 200
 
 
-def sweep_once(database: Database, now: datetime, max_accounts: int = MAX_ACCOUNTS_PER_PASS) -> int:
-    """Book what is due on at most ``max_accounts`` accounts; return how many were booked."""
+def sweep_once(
+    database: Database,
+    now: datetime,
+    max_accounts: int = MAX_ACCOUNTS_PER_PASS,
+    *,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> int:
+    """Book what is due on at most ``max_accounts`` accounts (activations, expirations
+    ``grace`` after expires_at, holds past their expires_at); return how many."""
     with database.read() as conn:
-        if not store.due_account_ids(conn, now, 1):
+        if not store.due_account_ids(conn, now, 1, grace):
             return 0  # the common case costs one read and no write lock
     with database.write() as conn:
-        work = CreditWork.open_due(conn, now, max_accounts)
+        work = CreditWork.open_due(conn, now, max_accounts, grace)
         work.finish()  # opening caught every book up: what was due is now booked
     return len(work)
 
@@ -44,20 +52,26 @@ def lag_s(database: Database, now: datetime) -> float:
     return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 
-def run_clock(database: Database, clock: Clock, interval_s: float, stop: threading.Event) -> None:
+def run_clock(
+    database: Database,
+    clock: Clock,
+    interval_s: float,
+    stop: threading.Event,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> None:
     while not stop.is_set():
-        _one_pass(database, clock, interval_s)
+        _one_pass(database, clock, interval_s, grace)
         stop.wait(interval_s)
 
 
-def _one_pass(database: Database, clock: Clock, interval_s: float) -> None:
+def _one_pass(database: Database, clock: Clock, interval_s: float, grace: timedelta) -> None:
     """Sweep until nothing more is due; one log line per pass (debug when idle)."""
     started = time.perf_counter()
     booked = 0
     with logs.bound(job="clock", job_id=uuid.uuid4().hex):
         try:
             while True:
-                count = sweep_once(database, clock.now())
+                count = sweep_once(database, clock.now(), grace=grace)
                 booked += count
                 if count < MAX_ACCOUNTS_PER_PASS:
                     break  # more is due only when the pass was full: then keep going
@@ -72,11 +86,17 @@ def _one_pass(database: Database, clock: Clock, interval_s: float) -> None:
 
 
 class ClockThread:
-    def __init__(self, database: Database, clock: Clock, interval_s: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        interval_s: float,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+    ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_clock,
-            args=(database, clock, interval_s, self._stop),
+            args=(database, clock, interval_s, self._stop, grace),
             name="drawdown-clock",
             daemon=True,
         )

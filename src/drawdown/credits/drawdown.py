@@ -7,10 +7,11 @@ statement each."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.consumption import Usage
 from drawdown.credits.book import GrantState
 from drawdown.credits.work import CreditWork
@@ -23,13 +24,22 @@ DEFAULT_PRIORITY = 50
 USAGE_GRANT_NAME = "Credit from usage event"
 
 
-def apply_usage(conn: Connection, tenant: Tenant, usages: Sequence[Usage], now: datetime) -> None:
+def apply_usage(
+    conn: Connection,
+    tenant: Tenant,
+    usages: Sequence[Usage],
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> None:
     """Book ``usages`` (in order) against their customers' grants, inside the caller's
-    transaction. When this returns, every touched balance is exact."""
+    transaction. When this returns, every touched balance is exact. Holds are not loaded:
+    usage is a fact and never waits on, or fails because of, a hold (rule 1). ``grace``:
+    the expiry grace of rule 5 (Settings.expiry_grace)."""
     usages = [u for u in usages if u.amount_units != 0]
     if not usages:
         return
-    work = CreditWork.open(conn, tenant, [(u.customer_id, u.currency_id) for u in usages], now)
+    keys = [(u.customer_id, u.currency_id) for u in usages]
+    work = CreditWork.open(conn, tenant, keys, now, grace=grace)
     for usage in usages:
         if usage.amount_units > 0:
             book = work.book(usage.customer_id, usage.currency_id)

@@ -44,10 +44,11 @@ __all__ = [
 
 
 def _books(
-    conn: Connection, accounts: Sequence[AccountRecord], now: datetime
+    conn: Connection, accounts: Sequence[AccountRecord], now: datetime, with_holds: bool = False
 ) -> dict[uuid.UUID, Book]:
-    """Books as the clock would leave them at ``now``, computed without writing."""
-    books = store.load_books(conn, accounts)
+    """Books as a reader sees them at ``now``, computed without writing: no expiry grace,
+    so a grant past its expires_at reads as expired (rules 5, 8)."""
+    books = store.load_books(conn, accounts, with_holds=with_holds)
     for book in books.values():
         book.catch_up(now)
     return books
@@ -182,9 +183,11 @@ class AccountBalance:
     pending: int
     next_expiry_at: datetime | None
     next_expiry: int
+    # Reserved by active holds (rule 17); available already counts it.
+    held: int = 0
 
 
-def _balance(account: AccountRecord, book: Book) -> AccountBalance:
+def _balance(account: AccountRecord, book: Book, now: datetime) -> AccountBalance:
     pending = sum(g.amount for g in book.grants.values() if g.status == "pending")
     expiring = [
         g for g in book.grants.values() if g.status == "active" and g.remaining and g.expires_at
@@ -194,11 +197,12 @@ def _balance(account: AccountRecord, book: Book) -> AccountBalance:
     return AccountBalance(
         account.currency_id,
         account.decimals,
-        book.available(),
+        book.available(now),
         book.debt,
         pending,
         next_at,
         next_units,
+        book.held(now) if book.holds is not None else 0,
     )
 
 
@@ -206,13 +210,13 @@ def balances(
     conn: Connection, tenant: Tenant, customer_ids: Iterable[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[AccountBalance]]:
     """Each customer's balance in every currency it has an account in, exact at ``now``:
-    two queries for any number of customers."""
+    three queries for any number of customers."""
     wanted = list(customer_ids)
     accounts = store.accounts_of_customers(conn, tenant, wanted)
-    books = _books(conn, accounts, now)
+    books = _books(conn, accounts, now, with_holds=True)
     out: dict[uuid.UUID, list[AccountBalance]] = {customer_id: [] for customer_id in wanted}
     for account in accounts:
-        out[account.customer_id].append(_balance(account, books[account.id]))
+        out[account.customer_id].append(_balance(account, books[account.id], now))
     return out
 
 

@@ -122,6 +122,7 @@ class EntryRecord:
     event_id: uuid.UUID | None
     created_at: datetime
     decimals: int
+    reason: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> EntryRecord:
@@ -140,4 +141,5 @@ class EntryRecord:
             m["event_id"],
             m["created_at"],
             m["decimals"],
+            m["reason"],
         )

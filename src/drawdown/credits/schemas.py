@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -12,6 +12,11 @@ __all__ = [
     "BalanceOut",
     "GrantCreate",
     "GrantOut",
+    "HoldCapture",
+    "HoldCreate",
+    "HoldEvent",
+    "HoldOut",
+    "HoldRelease",
     "LedgerEntryOut",
 ]
 
@@ -68,6 +73,9 @@ class LedgerEntryOut(BaseModel):
     balance_after: str
     grant_id: str | None
     event_id: str | None
+    reason: str | None = Field(
+        default=None, description="Why, when the type does not say (customer_deleted)"
+    )
     livemode: bool
     created_at: Timestamp
 
@@ -77,6 +85,7 @@ class BalanceOut(BaseModel):
     currency_id: str
     available: str = Field(description="Credits that can be drawn now")
     debt: str = Field(description="Usage not covered by any grant, paid by the next grant")
+    held: str = Field(default="0", description="Reserved by active holds (not available)")
     pending: str = Field(description="Credits of grants that are not effective yet")
     next_expiry_at: Timestamp | None
     next_expiry_amount: str | None
@@ -96,3 +105,84 @@ class AccessOut(BaseModel):
     has_access: bool
     available: str
     debt: str
+    held: str = Field(default="0", description="Reserved by active holds (not available)")
+
+
+# -- holds (DESIGN rule 17) ---------------------------------------------------------------
+
+HoldStatus = Literal["active", "captured", "released", "expired"]
+MAX_HOLD_TIMEOUT_S = 86_400
+
+
+class HoldCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = None
+    external_customer_id: str | None = None
+    currency_id: str | None = Field(default=None, description="Or give meter_id")
+    meter_id: str | None = Field(default=None, description="Hold in this meter's currency")
+    amount: Amount = Field(description="The most the work may cost")
+    min_amount: Amount | None = Field(
+        default=None,
+        description="Accept a partial hold down to this (default: amount, all or nothing)",
+    )
+    timeout_s: int = Field(
+        default=300, ge=1, le=MAX_HOLD_TIMEOUT_S, description="Seconds until it expires"
+    )
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class HoldEvent(BaseModel):
+    """The usage event a capture ingests, for the hold's customer, as batch ingest takes it
+    (without a customer field: it is the hold's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    timestamp: Instant | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class HoldCapture(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount | None = Field(
+        default=None,
+        description="What the event costs (default: its price); at most the amount held",
+    )
+    event: HoldEvent
+    allow_overage: bool = Field(
+        default=False, description="Draw a cost above the amount held (into debt if need be)"
+    )
+
+
+class HoldRelease(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+class HoldOut(BaseModel):
+    object: Literal["hold"] = "hold"
+    id: str
+    customer_id: str
+    currency_id: str
+    status: HoldStatus
+    amount: str = Field(description="Reserved (at most requested, at least min_amount)")
+    requested: str
+    min_amount: str
+    captured_amount: str | None
+    debt_incurred: str = Field(description="Captured cost the grants could not cover")
+    event_id: str | None
+    reason: str | None
+    timeout_s: int
+    expires_at: Timestamp
+    resolved_at: Timestamp | None
+    available_after: str | None = Field(
+        default=None, description="The available balance right after this call (writes only)"
+    )
+    metadata: dict[str, str | int | float | bool]
+    livemode: bool
+    created_at: Timestamp
+    updated_at: Timestamp

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import read, store
-from drawdown.credits.book import Book, GrantState
+from drawdown.credits.book import Book, GrantState, HoldState
 from drawdown.credits.read import AccountBalance
 from drawdown.credits.records import EntryRecord, GrantRecord
 from drawdown.credits.schemas import AccessOut, BalanceOut, GrantCreate, GrantOut, LedgerEntryOut
@@ -32,6 +33,8 @@ from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
 __all__ = [
     "AccountBalance",
     "access",
@@ -39,6 +42,7 @@ __all__ = [
     "account_balances",
     "balances",
     "create_grant",
+    "currency_of",
     "expire_grant",
     "get_entry",
     "get_grant",
@@ -51,15 +55,22 @@ __all__ = [
 
 
 def _currency_for(conn: Connection, tenant: Tenant, body: GrantCreate) -> tuple[uuid.UUID, int]:
-    if (body.currency_id is None) == (body.meter_id is None):
+    return currency_of(conn, tenant, body.currency_id, body.meter_id)
+
+
+def currency_of(
+    conn: Connection, tenant: Tenant, currency_id: str | None, meter_id: str | None
+) -> tuple[uuid.UUID, int]:
+    """The currency (id, decimals) a request names directly or through a meter."""
+    if (currency_id is None) == (meter_id is None):
         raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
-    if body.currency_id is not None:
+    if currency_id is not None:
         try:
-            currency = currencies.get_currency(conn, tenant, body.currency_id)
+            currency = currencies.get_currency(conn, tenant, currency_id)
         except NotFoundError:
-            raise field(["body", "currency_id"], f"no currency {body.currency_id}") from None
+            raise field(["body", "currency_id"], f"no currency {currency_id}") from None
     else:
-        meter = _meter(conn, tenant, body.meter_id or "", ["body", "meter_id"])
+        meter = _meter(conn, tenant, meter_id or "", ["body", "meter_id"])
         currency = currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
     return currency.id, currency.decimals
 
@@ -84,7 +95,13 @@ def _check_times(body: GrantCreate, now: datetime) -> datetime:
     return effective_at
 
 
-def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datetime) -> GrantRecord:
+def create_grant(
+    conn: Connection,
+    tenant: Tenant,
+    body: GrantCreate,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> GrantRecord:
     customer = resolve_customer(conn, tenant, body.customer_id, body.external_customer_id)
     currency_id, decimals = _currency_for(conn, tenant, body)
     try:
@@ -104,7 +121,7 @@ def create_grant(conn: Connection, tenant: Tenant, body: GrantCreate, now: datet
         expires_at=body.expires_at,
         status="pending",
     )
-    work = CreditWork.open(conn, tenant, [(customer.id, currency_id)], now)
+    work = CreditWork.open(conn, tenant, [(customer.id, currency_id)], now, grace=grace)
     work.add_grant((customer.id, currency_id), grant, name=body.name, metadata_=body.metadata)
     work.finish()
     return _stored_grant(conn, tenant, grant.id)
@@ -132,17 +149,26 @@ def get_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -
 
 
 def _close_grant(
-    conn: Connection, tenant: Tenant, grant_ref: str, now: datetime, action: str
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    action: str,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> GrantRecord:
     row = store.get_grant(conn, tenant, _grant_id(grant_ref))
     if row is None:
         raise NotFoundError(f"No credit grant {grant_ref}")
-    work = CreditWork.open(conn, tenant, [(row.customer_id, row.currency_id)], now)
+    work = CreditWork.open(conn, tenant, [(row.customer_id, row.currency_id)], now, grace=grace)
     book = work.book(row.customer_id, row.currency_id)
     state = book.grants.get(row.id)
-    if state is None or state.status not in ("pending", "active"):
+    if state is not None and state.expires_at is not None and state.expires_at <= now:
+        status = "expired"  # in its expiry grace: it reads as expired (rule 5)
+    else:
         status = state.status if state is not None else row.status
+    if status not in ("pending", "active"):
         raise ConflictError(f"Credit grant is {status}; it cannot be {action}", code="grant_closed")
+    assert state is not None
     if action == "voided":
         book.void(state, now)
     else:
@@ -153,14 +179,26 @@ def _close_grant(
     return _stored_grant(conn, tenant, row.id)
 
 
-def void_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> GrantRecord:
+def void_grant(
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> GrantRecord:
     """Void: what remains leaves the account with a ``void`` entry (rule 9)."""
-    return _close_grant(conn, tenant, grant_ref, now, "voided")
+    return _close_grant(conn, tenant, grant_ref, now, "voided", grace)
 
 
-def expire_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> GrantRecord:
+def expire_grant(
+    conn: Connection,
+    tenant: Tenant,
+    grant_ref: str,
+    now: datetime,
+    grace: timedelta = DEFAULT_EXPIRY_GRACE,
+) -> GrantRecord:
     """Expire now: what remains leaves with an ``expiration`` entry (rule 9)."""
-    return _close_grant(conn, tenant, grant_ref, now, "expired")
+    return _close_grant(conn, tenant, grant_ref, now, "expired", grace)
 
 
 def project_grants(
@@ -204,6 +242,7 @@ def render_entry(row: EntryRecord) -> LedgerEntryOut:
         balance_after=format_units(row.balance_after, row.decimals),
         grant_id=render_id("credit_grant", row.grant_id) if row.grant_id else None,
         event_id=render_id("event", row.event_id) if row.event_id else None,
+        reason=row.reason,
         livemode=row.mode == "live",
         created_at=row.created_at,
     )
@@ -230,6 +269,7 @@ def render_balance(balance: AccountBalance) -> BalanceOut:
         currency_id=render_id("currency", balance.currency_id),
         available=format_units(balance.available, decimals),
         debt=format_units(balance.debt, decimals),
+        held=format_units(balance.held, decimals),
         pending=format_units(balance.pending, decimals),
         next_expiry_at=balance.next_expiry_at,
         next_expiry_amount=(
@@ -263,6 +303,7 @@ def access(
             tenant,
             (customer_uuid, external_id),
             (meter_uuid, None if meter_uuid else meter_ref),
+            now,
         )
     if not rows:  # say precisely which one is missing
         if customer_id is not None:
@@ -273,6 +314,10 @@ def access(
         raise AssertionError("access_rows found nothing for an existing customer and meter")
     first = rows[0]
     book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})
+    # What holds reserve now, summed by the query; one stand-in hold carries it.
+    book.holds = {}
+    if first.held:
+        book.holds[first.customer_id] = HoldState(first.customer_id, int(first.held), _NEVER)
     for row in rows:
         if row.grant_id is not None:
             book.grants[row.grant_id] = GrantState(
@@ -300,6 +345,7 @@ def _access_out(
         has_access=available > 0,
         available=format_units(available, decimals),
         debt=format_units(book.debt, decimals),
+        held=format_units(book.held(), decimals),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -20,10 +20,11 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union,
     update,
 )
 
-from drawdown.credits.book import OPEN_STATUSES, Book, EntryDraft, GrantState
+from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
 from drawdown.credits.records import AccountKey, AccountRecord, EntryRecord, GrantRecord
 from drawdown.db.paging import fetch_page
 from drawdown.db.portable import among, copy_rows, for_update, insert_ignoring_duplicates
@@ -31,6 +32,7 @@ from drawdown.db.scope import every_tenant, owned, select_owned, update_owned
 from drawdown.db.tables import (
     credit_accounts,
     credit_grants,
+    credit_holds,
     currencies,
     customers,
     events,
@@ -60,14 +62,19 @@ __all__ = [
     "flush_books",
     "get_entry",
     "get_grant",
+    "get_hold",
     "grant_sums",
     "granted_totals",
     "grants_by_id",
     "grants_page",
+    "hold_list_query",
+    "holds_page",
+    "insert_hold",
     "later_debt",
     "load_books",
     "lock_accounts",
     "lock_due_accounts",
+    "open_accounts_of_customer",
     "update_grant_metadata",
     "usage_by_meter",
 ]
@@ -75,6 +82,7 @@ __all__ = [
 a = credit_accounts.c
 g = credit_grants.c
 e = ledger_entries.c
+h = credit_holds.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +186,11 @@ def _grant_state(row: Any) -> GrantState:
     )
 
 
-def load_books(conn: Connection, accounts: Iterable[AccountRecord]) -> dict[uuid.UUID, Book]:
-    """Each account with its open (pending or active) grants, in one query."""
+def load_books(
+    conn: Connection, accounts: Iterable[AccountRecord], *, with_holds: bool = False
+) -> dict[uuid.UUID, Book]:
+    """Each account with its open (pending or active) grants, in one query; with its
+    active holds too (a second query) when ``with_holds``."""
     books = {row.id: Book(row.balance, row.debt, row.last_sequence, grants={}) for row in accounts}
     if not books:
         return books
@@ -188,7 +199,22 @@ def load_books(conn: Connection, accounts: Iterable[AccountRecord]) -> dict[uuid
     )
     for row in rows:
         books[row.account_id].grants[row.id] = _grant_state(row)
+    if with_holds:
+        _load_holds(conn, books)
     return books
+
+
+def _load_holds(conn: Connection, books: dict[uuid.UUID, Book]) -> None:
+    holds: dict[uuid.UUID, dict[uuid.UUID, HoldState]] = {account_id: {} for account_id in books}
+    rows = conn.execute(
+        select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
+            h.account_id.in_(list(books)), h.status == "active"
+        )
+    )
+    for row in rows:
+        holds[row.account_id][row.id] = HoldState(row.id, row.amount, row.expires_at, row.status)
+    for account_id, book in books.items():
+        book.holds = holds[account_id]
 
 
 def flush_books(
@@ -206,7 +232,7 @@ def flush_books(
     accounts: list[dict[str, Any]] = []
     for account, book in pairs:
         if not book.changed and not book.entries:
-            continue
+            continue  # hold resolutions alone are written below
         for grant_id in sorted(book.changed):
             grant = book.grants[grant_id]
             if grant.is_new:
@@ -228,6 +254,9 @@ def flush_books(
     _update_by_id(conn, credit_grants, updates)
     copy_rows(conn, ledger_entries, entries)
     _update_by_id(conn, credit_accounts, accounts)
+    _update_by_id(
+        conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)]
+    )
     if metrics.enabled():
         _count_writes(inserts, updates, entries, now)
 
@@ -246,6 +275,28 @@ def _count_writes(
         elif row["status"] == "active" and row["booked_at"] == now:
             actions.append("activated")
     metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
+
+
+def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
+    """Resolutions of holds that were already stored (new ones are inserted whole)."""
+    out = []
+    for hold_id in sorted(book.changed_holds):
+        hold = (book.holds or {})[hold_id]
+        if hold.is_new:
+            continue
+        out.append(
+            {
+                "b_id": hold.id,
+                "status": hold.status,
+                "captured_amount": hold.captured_amount,
+                "debt_incurred": hold.debt_incurred,
+                "event_id": hold.event_id,
+                "reason": hold.reason,
+                "resolved_at": hold.resolved_at,
+                "updated_at": now,
+            }
+        )
+    return out
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -319,6 +370,7 @@ def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> dict
         "balance_after": entry.balance_after,
         "grant_id": entry.grant_id,
         "event_id": entry.event_id,
+        "reason": entry.reason,
         "created_at": now,
     }
 
@@ -523,10 +575,20 @@ def customers_with_debt(
     return list(conn.execute(query.distinct()).scalars())
 
 
-def due_account_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Accounts with a grant waiting to activate or to expire (every tenant)."""
-    query = every_tenant(select(g.account_id).where(_due(now)).group_by(g.account_id).limit(limit))
-    return list(conn.execute(query).scalars())
+def due_account_ids(
+    conn: Connection, now: datetime, limit: int, grace: timedelta = NO_GRACE
+) -> list[uuid.UUID]:
+    """Accounts with a grant waiting to activate or to expire (its expiry ``grace`` past),
+    or a hold past its expires_at (every tenant)."""
+    grants_due = select(g.account_id).where(
+        or_(
+            and_(g.status == "pending", g.effective_at <= now),
+            and_(g.status.in_(OPEN_STATUSES), g.expires_at <= now - grace),
+        )
+    )
+    holds_due = select(h.account_id).where(h.status == "active", h.expires_at <= now)
+    due = union(grants_due, holds_due).subquery()
+    return list(conn.execute(every_tenant(select(due.c.account_id).limit(limit))).scalars())
 
 
 def accounts_by_id(
@@ -551,14 +613,20 @@ def access_rows(
     tenant: Tenant,
     customer: tuple[uuid.UUID | None, str | None],
     meter: tuple[uuid.UUID | None, str | None],
+    now: datetime,
 ) -> list[Any]:
     """Everything an access check reads, in one round trip: the live customer (by id or
     external id), the meter (by id or event_name) with its currency's decimals, the
-    customer's account in that currency and its open grants (one row per grant; none when
-    the customer or the meter does not exist)."""
+    customer's account in that currency, what its holds reserve at ``now``, and its open
+    grants (one row per grant; none when the customer or the meter does not exist)."""
     k, m, cur = customers.c, meters.c, currencies.c
     customer_id, external_id = customer
     meter_id, event_name = meter
+    held = (
+        select(func.coalesce(func.sum(h.amount), 0))
+        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
+        .scalar_subquery()
+    )
     query = (
         select(
             k.id.label("customer_id"),
@@ -568,6 +636,7 @@ def access_rows(
             a.balance,
             a.debt,
             a.last_sequence,
+            held.label("held"),
             g.id.label("grant_id"),
             g.amount,
             g.remaining,
@@ -648,3 +717,78 @@ def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:
     found = [conn.execute(activation).scalar(), conn.execute(expiry).scalar()]
     due = [value for value in found if value is not None]
     return min(due) if due else None
+
+
+# -- holds (DESIGN rule 17) ---------------------------------------------------------------
+
+
+def insert_hold(conn: Connection, account: AccountRecord, values: dict[str, Any]) -> None:
+    conn.execute(
+        insert(credit_holds).values(
+            organization_id=account.organization_id,
+            mode=account.mode,
+            customer_id=account.customer_id,
+            currency_id=account.currency_id,
+            account_id=account.id,
+            **values,
+        )
+    )
+
+
+def hold_list_query(
+    tenant: Tenant,
+    *,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    now: datetime | None = None,
+) -> Select[Any]:
+    """Holds with their currency's decimals. A status filter reads statuses at ``now``: an
+    active hold past expires_at is expired before the clock books it."""
+    query = select_owned(tenant, credit_holds, credit_holds, currencies.c.decimals).join(
+        currencies, currencies.c.id == h.currency_id
+    )
+    if customer_id is not None:
+        query = query.where(h.customer_id == customer_id)
+    if statuses is not None:
+        assert now is not None
+        query = query.where(or_(*(_hold_status_is(status, now) for status in statuses)))
+    return query
+
+
+def _hold_status_is(status: str, now: datetime) -> Any:
+    if status == "active":
+        return and_(h.status == "active", h.expires_at > now)
+    if status == "expired":
+        return or_(h.status == "expired", and_(h.status == "active", h.expires_at <= now))
+    return h.status == status
+
+
+def get_hold(conn: Connection, tenant: Tenant, hold_id: uuid.UUID) -> Any:
+    query = hold_list_query(tenant, customer_id=None, statuses=None).where(h.id == hold_id)
+    return conn.execute(query).one_or_none()
+
+
+def open_accounts_of_customer(
+    conn: Connection, tenant: Tenant, customer_id: uuid.UUID
+) -> list[AccountKey]:
+    """The accounts (customer, currency) of a customer that have open grants or holds."""
+    grants_open = select_owned(tenant, credit_grants, g.customer_id, g.currency_id).where(
+        g.customer_id == customer_id, g.status.in_(OPEN_STATUSES)
+    )
+    holds_open = select_owned(tenant, credit_holds, h.customer_id, h.currency_id).where(
+        h.customer_id == customer_id, h.status == "active"
+    )
+    rows = conn.execute(union(grants_open, holds_open))
+    return sorted((row[0], row[1]) for row in rows)
+
+
+def holds_page(
+    conn: Connection,
+    tenant: Tenant,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    now: datetime,
+    page: PageRequest,
+) -> Slice[Any]:
+    query = hold_list_query(tenant, customer_id=customer_id, statuses=statuses, now=now)
+    return fetch_page(conn, query, h.id, page, lambda row: row)

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.effects import emit_effects
+from drawdown.credits.outbox import notify_holds
 from drawdown.credits.records import AccountKey, AccountRecord
 from drawdown.tenancy import Tenant
 
@@ -39,39 +41,65 @@ __all__ = ["CreditWork"]
 class CreditWork:
     """Locked, caught-up books for a set of accounts, inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, now: datetime, accounts: Sequence[AccountRecord]) -> None:
-        self.conn, self.now = conn, now
-        books = store.load_books(conn, accounts)
+    def __init__(
+        self,
+        conn: Connection,
+        now: datetime,
+        accounts: Sequence[AccountRecord],
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+        with_holds: bool = False,
+    ) -> None:
+        self.conn, self.now, self.grace = conn, now, grace
+        books = store.load_books(conn, accounts, with_holds=with_holds)
         self._opened: dict[AccountKey, tuple[AccountRecord, Book]] = {}
         for account in accounts:
             book = books[account.id]
-            book.catch_up(now)
+            book.catch_up(now, grace)
             self._opened[account.key] = (account, book)
         self._grant_values: dict[uuid.UUID, dict[str, Any]] = {}
         self._after_flush: list[Callable[[Connection], None]] = []
 
     @classmethod
     def open(
-        cls, conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], now: datetime
+        cls,
+        conn: Connection,
+        tenant: Tenant,
+        keys: Iterable[AccountKey],
+        now: datetime,
+        *,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+        with_holds: bool = False,
     ) -> CreditWork:
         """Lock these accounts (created if missing). Existing accounts are locked first (the
         common case: one statement); missing ones are then created and locked. Every
         transaction takes existing locks before creating anything, and creates in key
-        order, so no two can wait on each other in a cycle (rule 13)."""
+        order, so no two can wait on each other in a cycle (rule 13). ``grace`` is rule 5's
+        expiry grace (Settings.expiry_grace); ``with_holds`` loads the active holds (rule
+        17), which only hold writers and the clock need."""
         wanted = list(keys)
         accounts = store.lock_accounts(conn, tenant, wanted)
         missing = set(wanted) - {account.key for account in accounts}
         if missing:
             store.ensure_accounts(conn, tenant, missing, now)
             accounts += store.lock_accounts(conn, tenant, missing)
-        return cls(conn, now, accounts)
+        return cls(conn, now, accounts, grace, with_holds)
 
     @classmethod
-    def open_due(cls, conn: Connection, now: datetime, max_accounts: int) -> CreditWork:
-        """The clock's pass: accounts of any tenant with a grant due, skipping those another
-        pass holds (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
-        due = store.due_account_ids(conn, now, max_accounts)
-        return cls(conn, now, store.lock_due_accounts(conn, due, skip_locked=True))
+    def open_due(
+        cls,
+        conn: Connection,
+        now: datetime,
+        max_accounts: int,
+        grace: timedelta = DEFAULT_EXPIRY_GRACE,
+    ) -> CreditWork:
+        """The clock's pass: accounts of any tenant with a grant or a hold due, skipping
+        those another pass holds (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        due = store.due_account_ids(conn, now, max_accounts, grace)
+        accounts = store.lock_due_accounts(conn, due, skip_locked=True)
+        return cls(conn, now, accounts, grace, with_holds=True)
+
+    def pairs(self) -> list[tuple[AccountRecord, Book]]:
+        return list(self._opened.values())
 
     def __len__(self) -> int:
         return len(self._opened)
@@ -97,9 +125,10 @@ class CreditWork:
         """Catch up again (a new grant may carry an expiry already past), check every book
         and write what changed: one multi-row statement per kind of write."""
         for _, book in self._opened.values():
-            book.catch_up(self.now)
-            book.check()
+            book.catch_up(self.now, self.grace)
+            book.check(self.now)
         pairs = list(self._opened.values())
+        notify_holds(self.conn, pairs)
         # Webhook events and balance alerts, decided here under the account locks: the
         # records still hold the balances before this transaction, the books the new ones.
         emit_effects(self.conn, pairs, self.now)

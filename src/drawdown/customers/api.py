@@ -77,9 +77,8 @@ def update_customer_by_external_id(
 @router.delete("/external/{external_id}", status_code=204)
 def delete_customer_by_external_id(external_id: str, ctx: WriteCtx) -> Response:
     with ctx.database.write() as conn:
-        service.delete_customer(
-            conn, service.get_customer_by_external_id(conn, ctx.tenant, external_id)
-        )
+        row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)
 
 
@@ -99,5 +98,6 @@ def update_customer(customer_id: str, body: CustomerUpdate, ctx: WriteCtx) -> Cu
 @router.delete("/{customer_id}", status_code=204)
 def delete_customer(customer_id: str, ctx: WriteCtx) -> Response:
     with ctx.database.write() as conn:
-        service.delete_customer(conn, service.get_customer(conn, ctx.tenant, customer_id))
+        row = service.get_customer(conn, ctx.tenant, customer_id)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)

@@ -35,6 +35,7 @@ __all__ = [
     "blocklet_app_keys",
     "credit_accounts",
     "credit_grants",
+    "credit_holds",
     "currencies",
     "customers",
     "event_identifiers",
@@ -305,6 +306,8 @@ ledger_entries = Table(
     Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
     # No foreign key: see source_event_id; the ledger is append-only and checked by tests.
     Column("event_id", Uuid),
+    # Why, when the type alone does not say (a void when the customer was deleted).
+    Column("reason", String(32)),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("account_id", "sequence"),
     Index("ix_ledger_entries_tenant_customer", "organization_id", "mode", "customer_id", "id"),
@@ -450,6 +453,39 @@ balance_alert_states = Table(
     Column("last_value", BigInteger, nullable=False),
     UniqueConstraint("alert_id", "customer_id", "code"),
     CheckConstraint("state IN ('ok', 'in_alarm')", name="state"),
+)
+
+credit_holds = Table(
+    "credit_holds",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("account_id", Uuid, ForeignKey("credit_accounts.id"), nullable=False),
+    # What is reserved (at most requested, at least min_amount), in base units.
+    Column("amount", BigInteger, nullable=False),
+    Column("requested", BigInteger, nullable=False),
+    Column("min_amount", BigInteger, nullable=False),
+    Column("timeout_s", Integer, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    # Stored status; a hold past expires_at reads as expired before the clock books it.
+    Column("status", String(16), nullable=False),
+    Column("captured_amount", BigInteger),
+    Column("debt_incurred", BigInteger, nullable=False),
+    # The usage event a capture ingested (no foreign key: events are partitioned).
+    Column("event_id", Uuid),
+    Column("reason", String(255)),
+    Column("metadata_", JSONType, nullable=False),
+    Column("resolved_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("amount > 0 AND amount <= requested", name="amount"),
+    CheckConstraint("status IN ('active', 'captured', 'released', 'expired')", name="status"),
+    Index("ix_credit_holds_account_status", "account_id", "status"),
+    Index("ix_credit_holds_tenant_customer", "organization_id", "mode", "customer_id", "id"),
+    # The clock's work queue: active holds past expires_at.
+    Index("ix_credit_holds_status_expires_at", "status", "expires_at"),
 )
 
 # Usage rollups (docs/rollups.md): per meter, customer ("subject") and UTC bucket, the

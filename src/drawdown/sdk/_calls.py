@@ -20,6 +20,7 @@ from drawdown.sdk.models import (
     Currency,
     Customer,
     Event,
+    Hold,
     IngestResult,
     Meter,
     MeterAggregation,
@@ -504,3 +505,84 @@ def access_check(
     """May the customer use ``meter`` (id or event_name) now? ``has_access`` answers."""
     path = _customer_path(customer_id, external_customer_id) + "/access"
     return Call("GET", path, Access.model_validate, params={"meter": meter})
+
+
+# Holds
+
+
+def holds_create(
+    *,
+    amount: Decimal | str | int,
+    customer_id: str | None = None,
+    external_customer_id: str | None = None,
+    meter_id: str | None = None,
+    currency_id: str | None = None,
+    min_amount: Decimal | str | int | None = None,
+    timeout_s: int | None = None,
+    metadata: Metadata | None = None,
+    idempotency_key: str | None = None,
+) -> Call[Hold]:
+    """Reserve up to ``amount`` of the customer's available credits in a currency (or the
+    currency of ``meter_id``, an id or event_name) for ``timeout_s`` seconds (default 300,
+    at most 86400). When less is available the hold is partial down to ``min_amount``
+    (default: amount); below that it raises :class:`~drawdown.InsufficientCreditsError`."""
+    body = _body(
+        amount=exact(amount),
+        customer_id=customer_id,
+        external_customer_id=external_customer_id,
+        meter_id=meter_id,
+        currency_id=currency_id,
+        min_amount=None if min_amount is None else exact(min_amount, "min_amount"),
+        timeout_s=timeout_s,
+        metadata=metadata,
+    )
+    return _create("/v1/holds", Hold.model_validate, body, idempotency_key)
+
+
+def holds_get(hold_id: str) -> Call[Hold]:
+    """Fetch a hold by id (``hld_...``); a hold past its expires_at reads as expired."""
+    return Call("GET", f"/v1/holds/{_seg(hold_id)}", Hold.model_validate)
+
+
+def holds_capture(
+    hold_id: str,
+    amount: Decimal | str | int | None = None,
+    *,
+    event: Mapping[str, Any],
+    allow_overage: bool | None = None,
+    idempotency_key: str | None = None,
+) -> Call[Hold]:
+    """Capture: ingest ``event`` (``identifier``, ``name``, ``properties``, optional
+    ``timestamp``; the customer is the hold's) and draw what it costs, releasing the rest,
+    in one transaction. ``amount``, when given, must be what the event costs; above the
+    amount held it needs ``allow_overage=True``. Retried calls reuse one Idempotency-Key,
+    so a capture whose response was lost is booked once."""
+    body = _body(
+        amount=None if amount is None else exact(amount),
+        event=_event(event),
+        allow_overage=allow_overage,
+    )
+    path = f"/v1/holds/{_seg(hold_id)}/capture"
+    return _create(path, Hold.model_validate, body, idempotency_key)
+
+
+def holds_release(
+    hold_id: str, *, reason: str | None = None, idempotency_key: str | None = None
+) -> Call[Hold]:
+    """Give the whole reservation back."""
+    path = f"/v1/holds/{_seg(hold_id)}/release"
+    return _create(path, Hold.model_validate, _body(reason=reason), idempotency_key)
+
+
+def holds_list(
+    *,
+    customer_id: str | None = None,
+    status: Literal["active", "captured", "released", "expired"] | None = None,
+    limit: int | None = None,
+    starting_after: str | None = None,
+) -> Call[Page[Hold]]:
+    """One page of holds (a customer's, with ``customer_id``), newest first."""
+    params = query(
+        customer_id=customer_id, status=status, limit=limit, starting_after=starting_after
+    )
+    return Call("GET", "/v1/holds", _page(Hold), params=params)

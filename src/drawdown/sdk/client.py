@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,8 +32,9 @@ from drawdown.sdk._http import (
     retry_delay_s,
 )
 from drawdown.sdk._wiring import SyncResource, sync_call, sync_pages
+from drawdown.sdk.holds import Reservation
 from drawdown.sdk.ingest import DEFAULT_BATCH_SIZE, EventIn, OnBatch, ingest_all_sync
-from drawdown.sdk.models import IngestTotals
+from drawdown.sdk.models import Customer, IngestTotals
 
 __all__ = ["Client"]
 
@@ -161,6 +163,45 @@ class Alerts(SyncResource):
     disable = sync_call(w.alerts_disable)
 
 
+class Holds(SyncResource):
+    create = sync_call(c.holds_create)
+    get = sync_call(c.holds_get)
+    capture = sync_call(c.holds_capture)
+    release = sync_call(c.holds_release)
+    list = sync_call(c.holds_list)
+    list_all = sync_pages(c.holds_list)
+
+    def reserve(
+        self,
+        customer: str | Customer | None = None,
+        *,
+        amount: Decimal | str | int,
+        external_customer_id: str | None = None,
+        meter_id: str | None = None,
+        currency_id: str | None = None,
+        min_amount: Decimal | str | int | None = None,
+        timeout_s: int = 300,
+        metadata: Mapping[str, str | int | float | bool] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Reservation:
+        """A hold as a ``with`` block (see :mod:`drawdown.sdk.holds`): placed on
+        entering, released on leaving unless captured or released inside. ``customer``
+        is a customer id (``cus_...``) or a :class:`~drawdown.Customer`."""
+        customer_id = customer.id if isinstance(customer, Customer) else customer
+        call = c.holds_create(
+            amount=amount,
+            customer_id=customer_id,
+            external_customer_id=external_customer_id,
+            meter_id=meter_id,
+            currency_id=currency_id,
+            min_amount=min_amount,
+            timeout_s=timeout_s,
+            metadata=metadata,
+            idempotency_key=idempotency_key,
+        )
+        return Reservation(lambda: self._client.send(call), self.capture, self.release)
+
+
 class Client:
     """A drawdown API client (thread-safe; reuse one per process).
 
@@ -197,6 +238,7 @@ class Client:
         self.access = AccessChecks(self)
         self.webhooks = Webhooks(self)
         self.alerts = Alerts(self)
+        self.holds = Holds(self)
 
     @property
     def base_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ConflictError",
     "FieldError",
     "IngestBatchError",
+    "InsufficientCreditsError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -106,6 +108,27 @@ class PermissionDeniedError(APIStatusError):
     """403: the key's scope does not allow the call."""
 
 
+class InsufficientCreditsError(APIStatusError):
+    """402: a hold did not fit the available balance. ``available`` and ``requested`` are
+    exact amounts in the hold's currency."""
+
+    @property
+    def available(self) -> Decimal | None:
+        return _decimal(self.body, "available")
+
+    @property
+    def requested(self) -> Decimal | None:
+        return _decimal(self.body, "requested")
+
+
+def _decimal(body: Any, name: str) -> Decimal | None:
+    value = body.get(name) if isinstance(body, dict) else None
+    try:
+        return Decimal(value) if isinstance(value, str) else None
+    except ArithmeticError:
+        return None
+
+
 class NotFoundError(APIStatusError):
     """404."""
 
@@ -152,6 +175,7 @@ class IngestBatchError(APIError):
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: InsufficientCreditsError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,

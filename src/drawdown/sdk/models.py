@@ -21,6 +21,7 @@ __all__ = [
     "Currency",
     "Customer",
     "Event",
+    "Hold",
     "IngestResult",
     "IngestTotals",
     "Meter",
@@ -184,6 +185,7 @@ class CreditTransaction(_Object):
     balance_after: Decimal
     grant_id: str | None = None
     event_id: str | None = None
+    reason: str | None = None
     created_at: datetime
 
 
@@ -192,6 +194,7 @@ class Balance(_Model):
     currency_id: str
     available: Decimal
     debt: Decimal
+    held: Decimal = Decimal(0)
     pending: Decimal
     next_expiry_at: datetime | None = None
     next_expiry_amount: Decimal | None = None
@@ -213,3 +216,30 @@ class Access(_Model):
     has_access: bool
     available: Decimal
     debt: Decimal
+    held: Decimal = Decimal(0)
+
+
+class Hold(_Object):
+    """A reservation of a customer's available credits (``status``: active, captured,
+    released or expired). ``amount`` is what is reserved."""
+
+    object: str = "hold"
+    customer_id: str
+    currency_id: str
+    status: str
+    amount: Decimal
+    requested: Decimal
+    min_amount: Decimal
+    captured_amount: Decimal | None = None
+    debt_incurred: Decimal = Decimal(0)
+    event_id: str | None = None
+    reason: str | None = None
+    timeout_s: int
+    expires_at: datetime
+    resolved_at: datetime | None = None
+    # The available balance right after the call that returned this hold (writes only).
+    available_after: Decimal | None = None
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+    livemode: bool
+    created_at: datetime
+    updated_at: datetime

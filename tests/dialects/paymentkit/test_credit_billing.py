@@ -283,7 +283,7 @@ def test_expiry(pk: Any, clock: Any) -> None:
     meter = create_meter(pk)
     cur = meter["currency_id"]
     soon = grant(pk, customer["id"], cur, "10", expires_at=unix(clock, 60), name="soon")
-    later = grant(pk, customer["id"], cur, "20", expires_at=unix(clock, 3600))
+    later = grant(pk, customer["id"], cur, "20", expires_at=unix(clock, 4 * 3600))
     report(pk, customer["id"], "3", "before-expiry")
     assert pk.ok("GET", f"{BASE}/credit-grants/{soon['id']}")["remaining_amount"] == "700"
 
@@ -297,7 +297,11 @@ def test_expiry(pk: Any, clock: Any) -> None:
     event = report(pk, customer["id"], "1", "after-expiry")
     txs = pk.ok("GET", f"{BASE}/credit-transactions?source={event['id']}")
     assert [t["credit_grant_id"] for t in txs["list"]] == [later["id"]]
-    # drawdown records what expired (Payment Kit keeps no such row): on request.
+    # drawdown records what expired (Payment Kit keeps no such row): on request, once the
+    # expiry grace (1 h, during which late usage may still draw the grant) has passed.
+    assert pk.ok("GET", f"{BASE}/credit-transactions?type=expiration")["list"] == []
+    clock.advance(timedelta(hours=1))
+    report(pk, customer["id"], "1", "after-grace")
     gone = pk.ok("GET", f"{BASE}/credit-transactions?type=expiration")
     assert [(t["credit_grant_id"], t["credit_amount"]) for t in gone["list"]] == [
         (soon["id"], "700")

@@ -128,9 +128,8 @@ def update_customer_external(
 @router.delete("/external/{external_id}", status_code=204)
 def delete_customer_external(external_id: str, ctx: WriteCtx, anonymize: bool = False) -> Response:
     with ctx.database.write() as conn:
-        service.delete_customer(
-            conn, service.get_customer_by_external_id(conn, ctx.tenant, external_id)
-        )
+        row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)
 
 
@@ -150,5 +149,6 @@ def update_customer(id: str, body: CustomerUpdate, ctx: WriteCtx) -> CustomerOut
 @router.delete("/{id}", status_code=204)
 def delete_customer(id: str, ctx: WriteCtx, anonymize: bool = False) -> Response:
     with ctx.database.write() as conn:
-        service.delete_customer(conn, service.get_customer(conn, ctx.tenant, id))
+        row = service.get_customer(conn, ctx.tenant, id)
+        flows.delete_customer(conn, ctx.tenant, row, ctx.clock.now(), ctx.settings.expiry_grace)
     return Response(status_code=204)

@@ -1,7 +1,7 @@
 """webhooks outbox and balance alerts
 
 Revision ID: webhooks_outbox
-Revises: events_partitioned
+Revises: holds_and_expiry_grace
 Create Date: 2026-12-01 17:20:15.252344
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import drawdown.db.types
 
 revision: str = "webhooks_outbox"
-down_revision: str | None = "events_partitioned"
+down_revision: str | None = "holds_and_expiry_grace"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
