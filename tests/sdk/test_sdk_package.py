@@ -26,20 +26,14 @@ SERVER_MODULES = (
 def test_public_api_is_pinned() -> None:
     assert sorted(drawdown.__all__) == sorted([
         "APIConnectionError", "APIError", "APIStatusError", "APITimeoutError", "Access",
-        "AsyncClient", "AuthenticationError", "BadRequestError", "Balance", "Client",
-        "ConflictError", "CreditGrant", "CreditTransaction", "Currency", "Customer", "Event",
-        "FieldError", "IngestBatchError", "IngestResult", "IngestTotals", "Meter",
-        "MeterAggregation", "MeterUsage", "NotFoundError", "OMIT", "Page",
-        "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError", "ServerError",
-        "UsageBucket", "ValidationFailedError", "__version__",
-        "AlertThreshold", "BalanceAlert", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
-        "WebhookScheduled",
-        "AsyncClient", "AsyncReservation", "AuthenticationError", "BadRequestError", "Balance",
-        "Client", "ConflictError", "CreditGrant", "CreditTransaction", "Currency", "Customer",
-        "Event", "FieldError", "Hold", "IngestBatchError", "IngestResult", "IngestTotals",
-        "InsufficientCreditsError", "Meter", "MeterAggregation", "MeterUsage", "NotFoundError",
-        "OMIT", "Page", "PayloadTooLargeError", "PermissionDeniedError", "RateLimitError",
-        "Reservation", "ServerError", "UsageBucket", "ValidationFailedError", "__version__",
+        "AlertThreshold", "AsyncClient", "AsyncReservation", "AuthenticationError",
+        "BadRequestError", "Balance", "BalanceAlert", "Client", "ConflictError", "CreditGrant",
+        "CreditTransaction", "Currency", "Customer", "Event", "FieldError", "Hold",
+        "IngestBatchError", "IngestResult", "IngestTotals", "InsufficientCreditsError", "Meter",
+        "MeterAggregation", "MeterUsage", "NotFoundError", "OMIT", "Page", "PayloadTooLargeError",
+        "PermissionDeniedError", "RateLimitError", "Reservation", "ServerError", "UsageBucket",
+        "ValidationFailedError", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
+        "WebhookScheduled", "__version__",
     ])  # fmt: skip
     for name in drawdown.__all__:
         assert getattr(drawdown, name) is not None
