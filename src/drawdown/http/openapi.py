@@ -109,6 +109,8 @@ def operation_id(method: str, path: str) -> str:
     if path in _UNAUTHENTICATED or not segments:
         return prefix + "_".join([*segments, method.lower()])
     resource, tail = segments[0], segments[1:]
+    if resource == "webhooks" and tail:  # a namespace: /v1/webhooks/endpoints, .../events
+        resource, tail = f"webhook_{tail[0]}", tail[1:]
     by_external = tail[:1] == ["external"] and len(tail) > 1
     if by_external:
         tail = tail[2:]
