@@ -186,6 +186,7 @@ def _entry(
         "balance_after": 10**15 - seq,
         "grant_id": grant_id,
         "event_id": event_id,
+        "reason": None,
         "created_at": now,
     }
     return tuple(

@@ -179,6 +179,8 @@ def test_two_api_hosts_and_a_worker_over_one_postgresql(
         "DRAWDOWN_LOG_LEVEL": "warning",
         "DRAWDOWN_LOG_FORMAT": "json",
         "DRAWDOWN_CLOCK_INTERVAL_S": "0.3",
+        # The test waits for expiries booked at expires_at: no late-event grace.
+        "DRAWDOWN_EXPIRY_GRACE_S": "0",
     }
     api_env = {**base_env, "DRAWDOWN_RUN_CLOCK_IN_SERVER": "false", "DRAWDOWN_WORKERS": "2"}
     hosts = []

@@ -289,6 +289,10 @@ def _document_errors(schema: dict[str, Any]) -> None:
                     "description": _DESCRIPTIONS[status],
                     "content": _error_content(surface, status),
                 }
+            # Errors a route declares itself (e.g. 402 on POST /v1/holds) get the same body.
+            for status, response in responses.items():
+                if status[0] in "45" and "content" not in response:
+                    response["content"] = _error_content(surface, status)
 
 
 def _set_operation_ids(schema: dict[str, Any]) -> None:
