@@ -25,7 +25,8 @@ from tests.credits.invariants import check_ledger
 from tests.sdk.conftest import LiveServer, start_server
 
 SENDERS = 3
-BATCHES_PER_SENDER = 10
+# Enough that the load outlasts the 1 s drain delay even on an idle machine.
+BATCHES_PER_SENDER = 100
 EVENTS_PER_BATCH = 50
 CUSTOMERS = 5
 
