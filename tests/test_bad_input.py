@@ -271,8 +271,11 @@ def test_malformed_json_on_native_routes_is_a_422_problem(api: Any, content: byt
 def test_a_polar_page_past_any_offset_is_an_empty_page_and_the_pool_stays_healthy(
     api: Any,
 ) -> None:
-    for path in ("customers", "meters", "events"):
-        page = api.ok("GET", f"/polar/v1/{path}/?page=291290744775965696&limit=100")
+    for path in ("customers/", "meters/", "events/", "webhooks/endpoints"):
+        page = api.ok("GET", f"/polar/v1/{path}?page=291290744775965696&limit=100")
+        assert page["items"] == []
+        # A limit past any row count is capped at 100, as Polar does.
+        page = api.ok("GET", f"/polar/v1/{path}?page=6111890603&limit=319173342410")
         assert page["items"] == []
     # On SQLite the failed connection used to go back to the pool holding its lock.
     api.ok("POST", "/v1/customers", 201, json={"external_id": "after_big_page"})
@@ -345,3 +348,27 @@ def test_the_event_age_limit_reads_in_days_with_the_setting(setup: Any) -> None:
     body = problem(setup.post("/v1/events/ingest", json={"events": [event]}))
     msg = body["errors"][0]["msg"]
     assert msg == "is older than 35 days, the oldest accepted (DRAWDOWN_MAX_EVENT_AGE_S)"
+
+
+# --- booleans and query times (schemathesis, coverage phase) ----------------------------
+
+
+@pytest.mark.parametrize("enabled", [0, 1, "true", "no"])
+def test_a_flag_that_is_not_a_json_boolean_is_a_422_and_nothing_is_stored(
+    setup: Any, enabled: Any
+) -> None:
+    before = setup.ok("GET", "/v1/alerts?limit=100")["data"]
+    body = {"meter_id": "bad_input_call", "thresholds": [{"code": "low", "value": "1"}]}
+    assert locs(problem(raw(setup, "POST", "/v1/alerts", {**body, "enabled": enabled}))) == [
+        ["body", "enabled"]
+    ]
+    endpoint = {"url": "https://example.com/hook", "event_types": ["*"], "enabled": enabled}
+    assert locs(problem(raw(setup, "POST", "/v1/webhooks/endpoints", endpoint))) == [
+        ["body", "enabled"]
+    ]
+    assert setup.ok("GET", "/v1/alerts?limit=100")["data"] == before
+
+
+@pytest.mark.parametrize("until", ["0.5", "1700000000"])
+def test_a_bare_number_is_not_a_time_in_the_webhook_events_query(setup: Any, until: str) -> None:
+    assert locs(problem(setup.get(f"/v1/webhooks/events?until={until}"))) == [["query", "until"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from drawdown.schemas import Timestamp
 
@@ -46,7 +46,7 @@ class AlertCreate(BaseModel):
     rearm_margin: Amount = Field(
         default="0", description="Re-arms only above threshold + this (hysteresis)"
     )
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class AlertUpdate(BaseModel):
@@ -61,7 +61,7 @@ class AlertUpdate(BaseModel):
         default=None, min_length=1, max_length=MAX_THRESHOLDS
     )
     rearm_margin: Amount | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class ThresholdOut(BaseModel):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from drawdown.schemas import Amount, Instant, Metadata, Timestamp
 
@@ -152,7 +152,7 @@ class HoldCapture(BaseModel):
         description="What the event costs (default: its price); at most the amount held",
     )
     event: HoldEvent
-    allow_overage: bool = Field(
+    allow_overage: StrictBool = Field(
         default=False, description="Draw a cost above the amount held (into debt if need be)"
     )
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from drawdown.errors import field
 from drawdown.http.deps import ReadCtx, WriteCtx
@@ -19,6 +18,7 @@ from drawdown.http.pagination import (
     paginate,
 )
 from drawdown.ids import parse_id, render_id
+from drawdown.schemas import QueryInstant
 from drawdown.webhooks import service, store
 from drawdown.webhooks.schemas import (
     AttemptOut,
@@ -157,8 +157,8 @@ def list_events(
     limit: LimitParam = DEFAULT_LIMIT,
     starting_after: StartingAfterParam = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[QueryInstant | None, Query()] = None,
+    until: Annotated[QueryInstant | None, Query()] = None,
 ) -> Page[WebhookEventOut]:
     """The event log, newest first."""
     with ctx.database.read() as conn:

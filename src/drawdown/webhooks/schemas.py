@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from drawdown.schemas import AwareTimestamp, Metadata, Timestamp
 from drawdown.webhooks.types import EVENT_TYPES, is_known_type
@@ -49,7 +49,7 @@ class EndpointCreate(BaseModel):
     url: Url
     event_types: EventTypes = Field(description="Types to receive; ['*'] for every type")
     description: Description = ""
-    enabled: bool = True
+    enabled: StrictBool = True
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -61,7 +61,7 @@ class EndpointUpdate(BaseModel):
     url: Url | None = None
     event_types: EventTypes | None = None
     description: Description | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     metadata: Metadata | None = None
 
 
@@ -130,7 +130,7 @@ class ReplayIn(BaseModel):
 
     since: AwareTimestamp
     until: AwareTimestamp | None = None
-    only_failed: bool = True
+    only_failed: StrictBool = True
 
 
 class ReplayOut(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from drawdown.db.engine import after_commit
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.paging import Numbered, Slice
 from drawdown.tenancy import Tenant
 from drawdown.webhooks import store
 from drawdown.webhooks.guard import UnsafeUrl, check_url
@@ -239,10 +240,10 @@ def replay(
 
 
 def list_endpoints(
-    conn: Connection, tenant: Tenant, flavor: str, page: int, limit: int
-) -> tuple[list[Endpoint], int]:
-    """A dialect's page of its endpoints (1-based ``page``) and their total count."""
-    return store.endpoints_page(conn, tenant, flavor, (page - 1) * limit, limit)
+    conn: Connection, tenant: Tenant, flavor: str, page: Numbered
+) -> Slice[Endpoint]:
+    """A dialect's numbered page of its endpoints, with their total count."""
+    return store.endpoints_page(conn, tenant, flavor, page)
 
 
 def get_endpoint_of(conn: Connection, tenant: Tenant, endpoint_id: Any, flavor: str) -> Endpoint:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 
+from drawdown.db.paging import fetch_page
 from drawdown.db.portable import copy_rows, for_update
 from drawdown.db.scope import every_tenant, owned
 from drawdown.db.tables import (
@@ -29,6 +30,7 @@ from drawdown.db.tables import (
     webhook_events,
 )
 from drawdown.ids import new_id
+from drawdown.paging import Numbered, Slice
 from drawdown.tenancy import Tenant
 from drawdown.webhooks.records import Attempt, DueDelivery, Endpoint, StoredEvent
 
@@ -417,10 +419,9 @@ def prune(conn: Connection, cutoff: datetime) -> int:
 
 
 def endpoints_page(
-    conn: Connection, tenant: Tenant, flavor: str, offset: int, limit: int
-) -> tuple[list[Endpoint], int]:
-    """One page (oldest first) of the endpoints a dialect made, and how many there are."""
+    conn: Connection, tenant: Tenant, flavor: str, page: Numbered
+) -> Slice[Endpoint]:
+    """One numbered page (oldest first) of the endpoints a dialect made, with their count."""
+    oldest_first = Numbered(page.number, page.size, (("id", False),))
     query = endpoint_list_query(tenant, flavor)
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(ep.id).offset(offset).limit(limit))
-    return [to_endpoint(row) for row in rows], int(total)
+    return fetch_page(conn, query, ep.id, oldest_first, to_endpoint, {"id": ep.id})

@@ -22,6 +22,7 @@ from drawdown.dialects.paymentkit.routing import (
     WritePk,
 )
 from drawdown.dialects.paymentkit.schemas import PkPage
+from drawdown.paging import Numbered
 from drawdown.schemas import Metadata
 from drawdown.webhooks import service
 from drawdown.webhooks.records import Endpoint
@@ -131,8 +132,8 @@ def list_webhook_endpoints(
     ctx: ReadPk, page: PageParam = 1, page_size: PageSizeParam = 20
 ) -> PkPage:
     with ctx.database.read() as conn:
-        endpoints, total = service.list_endpoints(conn, ctx.tenant, FLAVOR, page, page_size)
-    return render.page([_out(e) for e in endpoints], total, page, page_size)
+        found = service.list_endpoints(conn, ctx.tenant, FLAVOR, Numbered(page, page_size))
+    return render.page([_out(e) for e in found.items], found.total or 0, page, page_size)
 
 
 @router.get("/{id}", response_model=PkEndpoint)

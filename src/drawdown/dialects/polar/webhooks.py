@@ -16,9 +16,16 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from drawdown.dialects.polar.errors import PolarRoute
-from drawdown.dialects.polar.pagination import ListResource, PageParam, PerPageParam, list_resource
+from drawdown.dialects.polar.pagination import (
+    MAX_LIMIT,
+    ListResource,
+    PageParam,
+    PerPageParam,
+    resource,
+)
 from drawdown.dialects.polar.translate import customer_out, modified_at, polar_id
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.paging import Numbered
 from drawdown.records import CustomerRecord
 from drawdown.schemas import Timestamp
 from drawdown.webhooks import service
@@ -116,8 +123,10 @@ def list_webhook_endpoints(
     ctx: ReadCtx, page: PageParam = 1, limit: PerPageParam = 10
 ) -> ListResource[WebhookEndpointOut]:
     with ctx.database.read() as conn:
-        endpoints, total = service.list_endpoints(conn, ctx.tenant, FLAVOR, page, limit)
-    return list_resource([_out(e) for e in endpoints], total, limit)
+        found = service.list_endpoints(
+            conn, ctx.tenant, FLAVOR, Numbered(page, min(limit, MAX_LIMIT))
+        )
+    return resource(found, _out, limit)
 
 
 @router.get("/endpoints/{id}", response_model=WebhookEndpointOut)
