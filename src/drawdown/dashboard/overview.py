@@ -26,9 +26,13 @@ LATEST_EVENTS = 8
 def overview(ctx: Dash) -> HTMLResponse:
     now = ctx.clock.now()
     with ctx.database.read() as conn:
+        hour = explore.ingest_counts(conn, ctx.tenant, now, timedelta(hours=1))
+        day = explore.ingest_counts(conn, ctx.tenant, now, timedelta(days=1))
         stats = {
-            "events_hour": explore.count_ingested_since(conn, ctx.tenant, now - timedelta(hours=1)),
-            "events_day": explore.count_ingested_since(conn, ctx.tenant, now - timedelta(days=1)),
+            "events_hour": hour.events,
+            "events_day": day.events,
+            "duplicates_hour": hour.duplicates,
+            "duplicates_day": day.duplicates,
             "in_debt": reports.count_customers_in_debt(conn, ctx.tenant),
         }
         debtors = reports.customers_in_debt(conn, ctx.tenant, now)
@@ -43,6 +47,7 @@ def overview(ctx: Dash) -> HTMLResponse:
         "overview.html",
         nav="overview",
         stats=stats,
+        windows={"hour": hour.since, "day": day.since},
         debtors=debtors,
         expiring=expiring,
         panels=panels,

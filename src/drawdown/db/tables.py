@@ -235,6 +235,21 @@ event_identifiers = Table(
     PrimaryKeyConstraint("organization_id", "mode", "identifier"),
 )
 
+# How many events of the tenant's batches were duplicates of a stored identifier (or of an
+# earlier event of the same batch), per minute of ingestion: one row added to per batch that
+# had any, in the batch's transaction, so a retried batch counts exactly once per try.
+event_duplicate_counts = Table(
+    "event_duplicate_counts",
+    metadata,
+    # No foreign key, as event_identifiers: the ingest path checks no more than it must.
+    Column("organization_id", Uuid, nullable=False),
+    Column("mode", String(4), nullable=False),
+    # UTC microseconds of the minute the batches were ingested in.
+    Column("minute_start", Timestamp, nullable=False),
+    Column("duplicates", BigInteger, nullable=False),
+    PrimaryKeyConstraint("organization_id", "mode", "minute_start"),
+)
+
 credit_accounts = Table(
     "credit_accounts",
     metadata,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,7 +16,14 @@ from drawdown.http.pagination import Page, paginate
 from drawdown.meters.filters import compile_sql
 from drawdown.tenancy import Tenant
 
-__all__ = ["EventFilter", "count_ingested_since", "events_page"]
+__all__ = [
+    "EventFilter",
+    "IngestCounts",
+    "count_ingested_since",
+    "events_page",
+    "ingest_counts",
+    "window_start",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +75,26 @@ def events_page(
 
 def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
     return store.count_ingested_since(conn, tenant, since)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    since: datetime
+    events: int
+    duplicates: int
+
+
+def window_start(now: datetime, span: timedelta) -> datetime:
+    """The start of the last ``span`` in whole minutes, the current minute included: the
+    minutes duplicates are counted in, so both counts cover the same time exactly."""
+    return store.duplicate_bucket(now) - span + store.DUPLICATE_BUCKET
+
+
+def ingest_counts(conn: Connection, tenant: Tenant, now: datetime, span: timedelta) -> IngestCounts:
+    """Events stored, and duplicates seen, by the batches ingested in the last ``span``."""
+    since = window_start(now, span)
+    return IngestCounts(
+        since,
+        store.count_ingested_since(conn, tenant, since),
+        store.count_duplicates_since(conn, tenant, since),
+    )

@@ -207,6 +207,10 @@ def store_batch(
         if row["id"] in inserted
     ]
     result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
+    if result.duplicates:
+        # In the batch's transaction: counted once per try that commits, never for one that
+        # fails; batches without duplicates pay nothing.
+        store.add_duplicates(conn, tenant, now, result.duplicates)
     return result, usages
 
 

@@ -5,28 +5,43 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, false, func, or_
 
 from drawdown.db.paging import fetch_page
 from drawdown.db.partitions import dedups_apart
-from drawdown.db.portable import copy_rows, insert_ignoring_duplicates, is_sqlite
+from drawdown.db.portable import (
+    add_to_counter,
+    copy_rows,
+    insert_ignoring_duplicates,
+    is_sqlite,
+)
 from drawdown.db.scope import owned, select_owned, update_owned
-from drawdown.db.tables import customers, event_identifiers, events, meters
+from drawdown.db.tables import (
+    customers,
+    event_duplicate_counts,
+    event_identifiers,
+    events,
+    meters,
+)
 from drawdown.meters.filters import compile_sql
 from drawdown.paging import PageRequest, Slice
 from drawdown.records import EventRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "DUPLICATE_BUCKET",
     "SORT_FIELDS",
     "EventFilter",
+    "add_duplicates",
     "by_ids",
     "c",
     "claim_events",
+    "count_duplicates_since",
     "count_ingested_since",
+    "duplicate_bucket",
     "events_page",
     "get_by_id",
     "id_by_identifier",
@@ -222,4 +237,32 @@ def by_ids(
 
 def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
     query = select_owned(tenant, events, func.count()).where(c.ingested_at >= since)
+    return int(conn.execute(query).scalar_one())
+
+
+# Duplicates are counted per minute of ingestion (drawdown.db.tables.event_duplicate_counts).
+DUPLICATE_BUCKET = timedelta(minutes=1)
+
+
+def duplicate_bucket(at: datetime) -> datetime:
+    """The start of the minute ``at`` falls in."""
+    return at.replace(second=0, microsecond=0)
+
+
+def add_duplicates(conn: Connection, tenant: Tenant, ingested_at: datetime, count: int) -> None:
+    """Add a batch's duplicates to its minute's count (one statement)."""
+    key = {
+        "organization_id": tenant.organization_id,
+        "mode": tenant.mode,
+        "minute_start": duplicate_bucket(ingested_at),
+    }
+    add_to_counter(conn, event_duplicate_counts, key, "duplicates", count)
+
+
+def count_duplicates_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
+    """Duplicates of the batches ingested from the minute of ``since`` on."""
+    d = event_duplicate_counts.c
+    query = select_owned(
+        tenant, event_duplicate_counts, func.coalesce(func.sum(d.duplicates), 0)
+    ).where(d.minute_start >= duplicate_bucket(since))
     return int(conn.execute(query).scalar_one())
