@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     type_coerce,
 )
 from sqlalchemy.dialects import sqlite
@@ -48,7 +47,6 @@ from drawdown.db.types import Timestamp, to_micros
 
 __all__ = [
     "JsonPath",
-    "add_to_counter",
     "advisory_xact_locks",
     "among",
     "copy_rows",
@@ -172,27 +170,6 @@ def _pg_array_type(column_type: Any) -> str:
         if isinstance(column_type, kind):
             return name
     raise TypeError(f"no PostgreSQL array type for {column_type!r}")
-
-
-def add_to_counter(
-    conn: Connection, table: Table, key: dict[str, Any], column: str, increment: int
-) -> None:
-    """``column += increment`` in the row whose primary key is ``key``, the row made at
-    ``increment`` if missing: one INSERT ... ON CONFLICT DO UPDATE of fixed text, which both
-    backends spell the same."""
-    conn.execute(_counter_upsert(table, tuple(key), column), {**key, "increment": increment})
-
-
-@lru_cache(maxsize=16)
-def _counter_upsert(table: Table, names: tuple[str, ...], column: str) -> Any:
-    stmt = text(
-        f"INSERT INTO {table.name} ({', '.join((*names, column))}) "
-        f"VALUES ({', '.join(f':{name}' for name in names)}, :increment) "
-        f"ON CONFLICT ({', '.join(names)}) "
-        f"DO UPDATE SET {column} = {table.name}.{column} + excluded.{column}"
-    )
-    typed = [bindparam(name, type_=table.c[name].type) for name in names]
-    return stmt.bindparams(*typed, bindparam("increment", type_=table.c[column].type))
 
 
 def for_update(conn: Connection, query: S, *, skip_locked: bool = False) -> S:

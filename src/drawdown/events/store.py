@@ -8,16 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, false, func, or_
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, false, func, or_, text
 
 from drawdown.db.paging import fetch_page
 from drawdown.db.partitions import dedups_apart
-from drawdown.db.portable import (
-    add_to_counter,
-    copy_rows,
-    insert_ignoring_duplicates,
-    is_sqlite,
-)
+from drawdown.db.portable import copy_rows, insert_ignoring_duplicates, is_sqlite
 from drawdown.db.scope import owned, select_owned, update_owned
 from drawdown.db.tables import (
     customers,
@@ -249,14 +244,24 @@ def duplicate_bucket(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+# Both backends spell the upsert the same; fixed text, so the driver parses it once.
+_ADD_DUPLICATES = text(
+    "INSERT INTO event_duplicate_counts (organization_id, mode, minute_start, duplicates) "
+    "VALUES (:organization_id, :mode, :minute_start, :duplicates) "
+    "ON CONFLICT (organization_id, mode, minute_start) "
+    "DO UPDATE SET duplicates = event_duplicate_counts.duplicates + excluded.duplicates"
+).bindparams(*(bindparam(column.name, type_=column.type) for column in event_duplicate_counts.c))
+
+
 def add_duplicates(conn: Connection, tenant: Tenant, ingested_at: datetime, count: int) -> None:
     """Add a batch's duplicates to its minute's count (one statement)."""
-    key = {
+    values = {
         "organization_id": tenant.organization_id,
         "mode": tenant.mode,
         "minute_start": duplicate_bucket(ingested_at),
+        "duplicates": count,
     }
-    add_to_counter(conn, event_duplicate_counts, key, "duplicates", count)
+    conn.execute(_ADD_DUPLICATES, values)
 
 
 def count_duplicates_since(conn: Connection, tenant: Tenant, since: datetime) -> int:
