@@ -196,7 +196,7 @@ def test_edit_meter_errors_are_inline_and_store_nothing(signed_in: Callable[...,
     dash = signed_in()
     meter = _meter(dash)
     before = _api(dash, "GET", f"/v1/meters/{meter}")
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"name": ""}, "name", "at least 1 character"),
         ({"rate": "-1"}, "rate", "must not be negative"),
         ({"aggregation_property": ""}, "aggregation_property", "sum needs a property"),
