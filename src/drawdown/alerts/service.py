@@ -139,7 +139,10 @@ def update_alert(
         values["thresholds"] = _thresholds(items, decimals, balance_type)
     if body.rearm_margin is not None:
         values["rearm_margin"] = _margin(body.rearm_margin, decimals)
-    if {"thresholds", "rearm_margin", "balance_type"} & set(values):
+    # Balances moved unevaluated while the alert was off, and a state is only known relative
+    # to its thresholds: start afresh (seeded again on the next move, without firing).
+    reenabled = values.get("enabled") is True and not alert.enabled
+    if reenabled or {"thresholds", "rearm_margin", "balance_type"} & set(values):
         store.clear_states(conn, alert.id)
     if values:
         store.update_alert(conn, tenant, alert.id, {**values, "updated_at": now})

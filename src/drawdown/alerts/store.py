@@ -19,7 +19,7 @@ from sqlalchemy import (
     update,
 )
 
-from drawdown.db.portable import among
+from drawdown.db.portable import among, copy_rows
 from drawdown.db.scope import owned
 from drawdown.db.tables import balance_alert_states, balance_alerts
 from drawdown.tenancy import Tenant
@@ -134,21 +134,23 @@ def write_states(
     conn: Connection, new: Sequence[StateRecord], changed: Sequence[StateRecord]
 ) -> None:
     """Insert first-seen states and update changed ones (callers hold the account lock)."""
-    if new:
-        conn.execute(
-            insert(balance_alert_states),
-            [
-                {
-                    "alert_id": s.alert_id,
-                    "customer_id": s.customer_id,
-                    "code": s.code,
-                    "state": s.state,
-                    "since": s.since,
-                    "last_value": s.last_value,
-                }
-                for s in new
-            ],
-        )
+    # The account locks make each (alert, customer) row this transaction's alone: plain
+    # multi-row insert (COPY on PostgreSQL), no conflict handling.
+    copy_rows(
+        conn,
+        balance_alert_states,
+        [
+            {
+                "alert_id": s.alert_id,
+                "customer_id": s.customer_id,
+                "code": s.code,
+                "state": s.state,
+                "since": s.since,
+                "last_value": s.last_value,
+            }
+            for s in new
+        ],
+    )
     if changed:
         conn.execute(
             update(balance_alert_states)

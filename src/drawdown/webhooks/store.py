@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from drawdown.db.paging import fetch_page
-from drawdown.db.portable import copy_rows, for_update
+from drawdown.db.portable import among, copy_rows, for_update
 from drawdown.db.scope import every_tenant, owned
 from drawdown.db.tables import (
     webhook_attempts,
@@ -49,12 +49,14 @@ __all__ = [
     "event_list_query",
     "get_endpoint",
     "get_event",
-    "insert_attempt",
+    "insert_attempts",
     "insert_deliveries",
     "insert_endpoint",
     "insert_events",
+    "leased_row",
     "lock_undispatched",
     "mark_dispatched",
+    "mark_succeeded",
     "prune",
     "replay_event_ids",
     "reset_failures",
@@ -266,9 +268,36 @@ def delivery_row(event: StoredEvent, endpoint_id: uuid.UUID, now: datetime) -> d
     }
 
 
+def leased_row(
+    delivery_id: uuid.UUID,
+    event: StoredEvent,
+    endpoint_id: uuid.UUID,
+    now: datetime,
+    lease_until: datetime,
+) -> dict[str, Any]:
+    """A new delivery that the worker writing it attempts at once: leased to it until
+    ``lease_until`` (due again then, if the worker died before recording the attempt)."""
+    return {
+        **delivery_row(event, endpoint_id, lease_until),
+        "id": delivery_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(webhook_deliveries), list(rows))
+    """One multi-row write (COPY on PostgreSQL)."""
+    copy_rows(conn, webhook_deliveries, rows)
+
+
+def mark_succeeded(conn: Connection, delivery_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """Settle these leased deliveries as delivered, counting the attempt (one statement)."""
+    if delivery_ids:
+        conn.execute(
+            update(webhook_deliveries)
+            .where(among(conn, dl.id, delivery_ids))
+            .values(status="succeeded", attempts=dl.attempts + 1, updated_at=now)
+        )
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
@@ -347,8 +376,9 @@ def update_delivery(conn: Connection, delivery_id: uuid.UUID, values: dict[str, 
     conn.execute(update(webhook_deliveries).where(dl.id == delivery_id).values(**values))
 
 
-def insert_attempt(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(webhook_attempts).values(**values))
+def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One multi-row write (COPY on PostgreSQL) of a pass's attempts."""
+    copy_rows(conn, webhook_attempts, rows)
 
 
 def attempt_list_query(
