@@ -21,6 +21,8 @@ from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "alarms",
+    "count_alarms",
     "create_alert",
     "delete_alert",
     "get_alert",
@@ -159,6 +161,14 @@ def _threshold_in(stored: dict[str, Any], decimals: int) -> ThresholdIn:
 
 def delete_alert(conn: Connection, tenant: Tenant, alert: AlertRecord) -> None:
     store.delete_alert(conn, tenant, alert.id)
+
+
+def count_alarms(conn: Connection, tenant: Tenant) -> int:
+    return store.count_alarms(conn, tenant)
+
+
+def alarms(conn: Connection, tenant: Tenant, limit: int) -> list[store.AlarmRecord]:
+    return store.alarms(conn, tenant, limit)
 
 
 def _decimals(conn: Connection, tenant: Tenant, alert: AlertRecord) -> int:
