@@ -195,6 +195,30 @@ def test_shell_examples_find_drawdown_in_the_virtualenv() -> None:
     assert not bare, "\n".join(bare)
 
 
+# Citations of the design document users do not have: its name, a "rule N" or a
+# "section N" (spelled in pieces so this file does not match itself).
+CITATION = re.compile("DES" + r"IGN\b|\b[Rr]ules?(?:\s|\s*#\s*)+\d|\bsection\s+\d")
+CITING_SUFFIXES = {".py", ".md", ".mjs", ".html", ".j2", ".toml", ".txt", ".yaml", ".yml"}
+
+
+def test_nothing_cites_the_design_document() -> None:
+    """Code, comments, docstrings and docs state a rule itself, never a numbered rule of a
+    document that is not in the repository."""
+    files = [ROOT / "README.md"]
+    for folder in ("src", "docs", "tests", "bench"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in CITING_SUFFIXES]
+    found = []
+    for path in files:
+        parts = path.relative_to(ROOT).parts
+        if "node_modules" in parts or any(part.startswith(".") for part in parts):
+            continue  # installed packages (tests/js/node_modules, tests/.polar-sdk-*)
+        text = path.read_text(errors="replace")
+        for match in CITATION.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.relative_to(ROOT)}:{line}: {match.group()!r}")
+    assert not found, "\n".join(found)
+
+
 @pytest.mark.slow
 def test_every_example_in_the_docs_runs_in_order(server: dict[str, str]) -> None:
     if shutil.which("curl") is None or shutil.which("bash") is None:
