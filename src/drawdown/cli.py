@@ -208,9 +208,11 @@ def worker() -> None:
     from drawdown.dialects.polar import webhooks as _polar_payloads  # noqa: F401
     from drawdown.events.backfill import BackfillThread
     from drawdown.ops import logs
+    from drawdown.topups import install as install_topups
     from drawdown.webhooks.worker import WebhookThread
 
     settings = _settings()
+    clock_passes = install_topups(settings)
     logs.configure(settings.log_level, settings.log_format)
     _migrate(settings.database_url)
     database = _database(settings.database_url)
@@ -235,7 +237,8 @@ def worker() -> None:
         back = settings.max_event_age + timedelta(days=5)
         upkeep = BackfillThread(database, settings.clock_interval_s, back)
         upkeep.start()
-        run_clock(database, clock, settings.clock_interval_s, stop, settings.expiry_grace)
+        interval_s, grace = settings.clock_interval_s, settings.expiry_grace
+        run_clock(database, clock, interval_s, stop, grace, clock_passes)
         upkeep.stop(settings.shutdown_timeout_s)
         typer.echo("clock stopped")
     finally:
