@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.commands import accounts, customers, grants, holds, meters, webhooks
+from drawdown.commands import accounts, customers, grants, holds, meters, topups, webhooks
 from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
 
@@ -44,6 +44,7 @@ app.add_typer(grants.app, name="grants")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(webhooks.alerts_app, name="alerts")
 app.add_typer(holds.app, name="holds")
+app.add_typer(topups.app, name="topups")
 app.command("balance")(accounts.balance)
 app.command("ledger")(accounts.ledger)
 app.command("ingest")(ingest)
