@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from drawdown.dashboard.context import DashCtx
+from drawdown.topups import service as topups
 
 __all__ = ["Panel", "overview_panels"]
 
@@ -20,4 +21,10 @@ class Panel:
 
 
 def overview_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
-    return []
+    return [_pending_topups(conn, ctx)]
+
+
+def _pending_topups(conn: Connection, ctx: DashCtx) -> Panel:
+    """External top-ups waiting for the operator's confirm or fail."""
+    count = topups.count_pending(conn, ctx.tenant, ctx.clock.now())
+    return Panel("Pending top-ups", str(count))

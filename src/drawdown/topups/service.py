@@ -39,6 +39,7 @@ from drawdown.topups.store import RuleRecord, TopupRecord
 
 __all__ = [
     "confirm_topup",
+    "count_pending",
     "create_rule",
     "create_topup",
     "delete_rule",
@@ -318,6 +319,11 @@ def get_topup(conn: Connection, tenant: Tenant, ref: str) -> TopupRecord:
     if row is None:
         raise NotFoundError(f"No top-up {ref}")
     return row
+
+
+def count_pending(conn: Connection, tenant: Tenant, now: datetime) -> int:
+    """Top-ups pending now (not past expires_at)."""
+    return store.count_pending(conn, tenant, now)
 
 
 def list_topups(
