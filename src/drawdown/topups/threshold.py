@@ -113,13 +113,12 @@ class ThresholdStep:
             work.conn, tenant, [k[0] for k in by_key], [k[1] for k in by_key], work.now - window
         )
         held = work.held(list(by_key))
-        labels = work.labels(list(by_key))
         for key, applicable in by_key.items():
             book = work.book(*key)
             level = book.live_remaining(work.now) - book.debt - held[key]
             level += pending_of(rows, key, work.now)
             for rule in applicable:
-                level += self._fire(work, tenant, key, rule, rows, level, labels[key])
+                level += self._fire(work, tenant, key, rule, rows, level)
 
     def _fire(
         self,
@@ -129,7 +128,6 @@ class ThresholdStep:
         rule: RuleRecord,
         rows: list[TopupRecord],
         level: int,
-        label: object,
     ) -> int:
         """Make this rule's top-up if it is due and allowed; return its amount (or 0)."""
         assert rule.threshold is not None
@@ -153,7 +151,8 @@ class ThresholdStep:
             pending_ttl_s=rule.pending_ttl_s or self.default_ttl_s,
             now=work.now,
         )
-        booking.book(work, row, label)
+        # Labels (external id, decimals) only for what fires: one query per top-up made.
+        booking.book(work, row, work.labels([key])[key])
         rows.append(TopupRecord.of(_AsRow(row, rule.decimals)))
         return units
 
