@@ -25,8 +25,9 @@ def install(app: FastAPI) -> None:
         meters,
         overview,
         topups,
+        webhooks,
     )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for module in (auth, overview, customers, grants, topups, meters, events, keys, data):
+    for module in (auth, overview, customers, grants, topups, meters, events, keys, webhooks, data):
         app.include_router(module.router)
