@@ -276,3 +276,15 @@ def test_rules_are_checked_and_managed(setup: Setup, api: Any) -> None:
               "amount": "1"},
     )  # fmt: skip
     assert_problem(response, 422, "validation_error")
+
+
+def test_a_void_or_a_deleted_customer_makes_no_top_up(
+    setup: Setup, api: Any, ledger_checked: None
+) -> None:
+    grant = setup.grant("10")
+    rule(setup, threshold="5", amount="10")
+    api.ok("POST", f"/v1/credit-grants/{grant['id']}/void")  # 10 -> 0: taken away, not used
+    assert topups(setup) == []
+    setup.grant("6")
+    api.ok("DELETE", f"/v1/customers/{setup.customer['id']}", 204)
+    assert api.ok("GET", "/v1/topups")["data"] == []

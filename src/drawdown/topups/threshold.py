@@ -10,7 +10,9 @@ debt first and the balance events and alerts of the transaction already see it.
 
 When no account moved, nothing is read; when accounts moved, one query finds their rules
 (the customer's own threshold rules in a currency win over the organization's defaults),
-and only accounts with a rule cost more (their top-up history, what holds reserve)."""
+and only accounts with a rule cost more (their top-up history, what holds reserve). A
+transaction that voids one of an account's grants (an operator taking credits away, or the
+customer being deleted) makes no top-up for that account."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from drawdown.config import Settings
+from drawdown.credits.book import Book
 from drawdown.credits.records import AccountKey, AccountRecord
 from drawdown.credits.work import CreditWork
 from drawdown.tenancy import Tenant
@@ -63,6 +66,11 @@ def history_of(
     )
 
 
+def _voided(book: Book) -> bool:
+    """This transaction voided one of the account's grants: no automatic refill for it."""
+    return any(book.grants[grant_id].status == "voided" for grant_id in book.changed)
+
+
 def _applicable(
     rules: list[RuleRecord], keys: list[AccountKey]
 ) -> dict[AccountKey, list[RuleRecord]]:
@@ -92,6 +100,8 @@ class ThresholdStep:
     def __call__(self, work: CreditWork) -> None:
         moved: dict[Tenant, list[AccountRecord]] = defaultdict(list)
         for account, book in work.pairs():
+            if _voided(book):
+                continue  # the operator took credits away (or deleted the customer)
             if book.entries or book.changed or book.changed_holds:
                 moved[account.tenant].append(account)
         for tenant, accounts in moved.items():
