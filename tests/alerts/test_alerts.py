@@ -1,4 +1,4 @@
-"""Rule 16: thresholds have state; one event per crossing, re-armed only past the margin,
+"""Alerts have state: one event per crossing, re-armed only past the margin,
 evaluated in the transaction that moved the balance (ingest, grants, voids, the clock)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Threshold evaluation inside the credits transaction (DESIGN rule 16).
+"""Threshold evaluation inside the credits transaction: zero lag, one event per crossing.
 
 Each threshold of an alert is ``ok`` or ``in_alarm`` per customer. It goes ``ok ->
 in_alarm`` when the balance is at or below the threshold (``credit.balance_low``) and back
