@@ -348,6 +348,9 @@ webhook_endpoints = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("deleted_at", Timestamp),
+    # The receiver asked to slow down (429, 502, 504 or Retry-After): nothing is sent to it
+    # before then; its next success clears it.
+    Column("throttled_until", Timestamp),
     CheckConstraint("flavor IN ('native', 'polar', 'paymentkit')", name="flavor"),
     Index("ix_webhook_endpoints_tenant", "organization_id", "mode"),
 )
