@@ -1,7 +1,7 @@
 """top-up rules and top-ups (docs/topups.md)
 
 Revision ID: topups
-Revises: webhooks_outbox
+Revises: webhook_endpoint_throttle
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import drawdown.db.types
 
 revision: str = "topups"
-down_revision: str | None = "webhooks_outbox"
+down_revision: str | None = "webhook_endpoint_throttle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
