@@ -14,21 +14,34 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     func,
     insert,
     not_,
     or_,
     select,
     union,
-    update,
 )
 
 from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
 from drawdown.credits.records import AccountKey, AccountRecord, EntryRecord, GrantRecord
 from drawdown.db.paging import fetch_page
-from drawdown.db.portable import among, copy_rows, for_update, insert_ignoring_duplicates
-from drawdown.db.scope import every_tenant, owned, select_owned, update_owned
+from drawdown.db.portable import (
+    DriverSql,
+    as_uuid,
+    copy_rows,
+    for_update,
+    insert_ignoring_duplicates,
+    update_rows,
+    uuid_key,
+)
+from drawdown.db.scope import (
+    OWNED_SQL,
+    every_tenant,
+    owned,
+    owned_params,
+    select_owned,
+    update_owned,
+)
 from drawdown.db.tables import (
     credit_accounts,
     credit_grants,
@@ -39,6 +52,7 @@ from drawdown.db.tables import (
     ledger_entries,
     meters,
 )
+from drawdown.db.types import from_micros
 from drawdown.ids import new_id
 from drawdown.ops import metrics
 from drawdown.paging import PageRequest, Slice
@@ -135,27 +149,48 @@ def ensure_accounts(
     insert_ignoring_duplicates(conn, credit_accounts, rows, ["customer_id", "currency_id"])
 
 
+_LOCK_ACCOUNTS = DriverSql(
+    "SELECT id, customer_id, currency_id, balance, debt, last_sequence FROM credit_accounts"
+    f" WHERE {OWNED_SQL} AND customer_id IN (:customer_ids...)"
+    " AND currency_id IN (:currency_ids...) ORDER BY id"
+)
+
+
 def lock_accounts(
     conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
 ) -> list[AccountRecord]:
     """Lock the existing accounts among ``keys``, always in id order so concurrent batches
     cannot deadlock (rule 13). On SQLite the transaction already holds the database's write
-    lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch: on PostgreSQL the
-    ids travel as two arrays, so the driver never re-parses a query per batch."""
+    lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch, at driver level
+    (every ingest batch runs it over hundreds of accounts)."""
     wanted = set(keys)
     if not wanted:
         return []
-    customer_ids = sorted({customer for customer, _ in wanted})
-    currency_ids = sorted({currency for _, currency in wanted})
-    query = (
-        select_owned(tenant, credit_accounts)
-        .where(among(conn, a.customer_id, customer_ids), among(conn, a.currency_id, currency_ids))
-        .order_by(a.id)
-    )
-    rows = conn.execute(for_update(conn, query, skip_locked=skip_locked))
+    customer_ids = {uuid_key(conn, customer): customer for customer, _ in wanted}
+    currency_ids = {uuid_key(conn, currency): currency for _, currency in wanted}
+    params = owned_params(tenant) | {
+        "customer_ids": sorted(customer_ids.values()),
+        "currency_ids": sorted(currency_ids.values()),
+    }
+    lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
     # The query may also lock a customer's account in another currency of the batch: harmless.
-    accounts = [AccountRecord.of(row) for row in rows]
-    return [account for account in accounts if account.key in wanted]
+    accounts = []
+    for row in _LOCK_ACCOUNTS.run(conn, params, lock=lock):
+        key = (customer_ids[row[1]], currency_ids[row[2]])
+        if key in wanted:
+            accounts.append(
+                AccountRecord(
+                    as_uuid(row[0]),
+                    tenant.organization_id,
+                    tenant.mode,
+                    key[0],
+                    key[1],
+                    row[3],
+                    row[4],
+                    row[5],
+                )
+            )
+    return accounts
 
 
 def lock_due_accounts(
@@ -171,19 +206,15 @@ def lock_due_accounts(
     ]
 
 
-def _grant_state(row: Any) -> GrantState:
-    return GrantState(
-        id=row.id,
-        amount=row.amount,
-        remaining=row.remaining,
-        category=row.category,
-        priority=row.priority,
-        effective_at=row.effective_at,
-        expires_at=row.expires_at,
-        status=row.status,
-        booked_at=row.booked_at,
-        closed_at=row.closed_at,
-    )
+_OPEN_GRANTS = DriverSql(
+    "SELECT account_id, id, amount, remaining, category, priority, effective_at, expires_at,"
+    " status, booked_at, closed_at FROM credit_grants"
+    " WHERE account_id IN (:account_ids...) AND status IN ('pending', 'active')"
+)
+
+
+def _at(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
 
 
 def load_books(
@@ -194,11 +225,21 @@ def load_books(
     books = {row.id: Book(row.balance, row.debt, row.last_sequence, grants={}) for row in accounts}
     if not books:
         return books
-    rows = conn.execute(
-        select(credit_grants).where(g.account_id.in_(list(books)), g.status.in_(OPEN_STATUSES))
-    )
-    for row in rows:
-        books[row.account_id].grants[row.id] = _grant_state(row)
+    by_key = {uuid_key(conn, account_id): book for account_id, book in books.items()}
+    for row in _OPEN_GRANTS.run(conn, {"account_ids": list(books)}):
+        grant_id = as_uuid(row[1])
+        by_key[row[0]].grants[grant_id] = GrantState(
+            grant_id,
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            from_micros(row[6]),
+            _at(row[7]),
+            row[8],
+            _at(row[9]),
+            _at(row[10]),
+        )
     if with_holds:
         _load_holds(conn, books)
     return books
@@ -300,16 +341,11 @@ def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany UPDATE of the columns in ``rows`` (keyed by ``b_id``)."""
+    """One UPDATE of fixed text of the columns in ``rows`` (keyed by ``b_id``)."""
     if not rows:
         return
     columns = [name for name in rows[0] if name != "b_id"]
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in columns})
-    )
-    conn.execute(statement, list(rows))
+    update_rows(conn, table, columns, [(row["b_id"], *(row[n] for n in columns)) for row in rows])
 
 
 def _new_grant_row(
