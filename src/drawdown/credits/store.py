@@ -28,7 +28,7 @@ from drawdown.db.paging import fetch_page
 from drawdown.db.portable import (
     DriverSql,
     as_uuid,
-    copy_rows,
+    copy_tuples,
     for_update,
     insert_ignoring_duplicates,
     update_rows,
@@ -269,7 +269,7 @@ def flush_books(
     new_grant_values = new_grant_values or {}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[Any, ...]] = []
     accounts: list[dict[str, Any]] = []
     for account, book in pairs:
         if not book.changed and not book.entries:
@@ -293,7 +293,7 @@ def flush_books(
     if inserts:
         conn.execute(insert(credit_grants), inserts)
     _update_by_id(conn, credit_grants, updates)
-    copy_rows(conn, ledger_entries, entries)
+    copy_tuples(conn, ledger_entries, _ENTRY_COLUMNS, entries)
     _update_by_id(conn, credit_accounts, accounts)
     _update_by_id(
         conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)]
@@ -305,7 +305,7 @@ def flush_books(
 def _count_writes(
     inserts: Sequence[dict[str, Any]],
     updates: Sequence[dict[str, Any]],
-    entries: Sequence[dict[str, Any]],
+    entries: Sequence[tuple[Any, ...]],
     now: datetime,
 ) -> None:
     """Ledger entries by type and grants by what happened to them in this flush."""
@@ -315,7 +315,7 @@ def _count_writes(
             actions.append(row["status"])  # depleted, expired or voided just now
         elif row["status"] == "active" and row["booked_at"] == now:
             actions.append("activated")
-    metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
+    metrics.count_ledger_writes([entry[_ENTRY_TYPE] for entry in entries], actions)
 
 
 def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
@@ -392,23 +392,42 @@ def _grant_update_row(grant: GrantState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "organization_id": account.organization_id,
-        "mode": account.mode,
-        "account_id": account.id,
-        "customer_id": account.customer_id,
-        "currency_id": account.currency_id,
-        "sequence": entry.sequence,
-        "type": entry.type,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "grant_id": entry.grant_id,
-        "event_id": entry.event_id,
-        "reason": entry.reason,
-        "created_at": now,
-    }
+_ENTRY_COLUMNS = (
+    "id",
+    "organization_id",
+    "mode",
+    "account_id",
+    "customer_id",
+    "currency_id",
+    "sequence",
+    "type",
+    "amount",
+    "balance_after",
+    "grant_id",
+    "event_id",
+    "reason",
+    "created_at",
+)
+_ENTRY_TYPE = _ENTRY_COLUMNS.index("type")
+
+
+def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> tuple[Any, ...]:
+    return (
+        new_id(),
+        account.organization_id,
+        account.mode,
+        account.id,
+        account.customer_id,
+        account.currency_id,
+        entry.sequence,
+        entry.type,
+        entry.amount,
+        entry.balance_after,
+        entry.grant_id,
+        entry.event_id,
+        entry.reason,
+        now,
+    )
 
 
 def _grants(tenant: Tenant) -> Select[Any]:

@@ -42,7 +42,6 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from drawdown.db.types import Timestamp, to_micros
@@ -54,6 +53,7 @@ __all__ = [
     "among",
     "as_uuid",
     "copy_rows",
+    "copy_tuples",
     "for_update",
     "insert_ignoring_duplicates",
     "is_sqlite",
@@ -100,15 +100,22 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return
     names = list(rows[0])
+    copy_tuples(conn, table, names, [tuple(row[n] for n in names) for row in rows])
+
+
+def copy_tuples(
+    conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows``, each the values of columns ``names`` in that order (no dict per row
+    for the callers that write thousands of rows a batch)."""
+    if not rows:
+        return
     types = [table.c[name].type for name in names]
     if is_sqlite(conn):
         placeholders = ", ".join("?" for _ in names)
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})",
-            [
-                tuple(sqlite_value(t, row[n]) for t, n in zip(types, names, strict=True))
-                for row in rows
-            ],
+            [tuple(sqlite_value(t, v) for t, v in zip(types, row, strict=True)) for row in rows],
         )
         return
     driver = conn.connection.driver_connection
@@ -118,7 +125,7 @@ def copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) ->
         cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([pg_value(t, row[n]) for t, n in zip(types, names, strict=True)])
+            copy.write_row([pg_value(t, v) for t, v in zip(types, row, strict=True)])
 
 
 def insert_ignoring_duplicates(
@@ -137,15 +144,40 @@ def insert_ignoring_duplicates(
         return set()
     names = tuple(rows[0])
     if is_sqlite(conn):
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-        if returning is None:
-            conn.execute(stmt, list(rows))
-            return set()
-        return set(conn.execute(stmt.returning(table.c[returning]), list(rows)).scalars())
+        return _sqlite_insert_ignoring(conn, table, rows, names, tuple(conflict), returning)
     text = _unnest_insert(table, names, tuple(conflict), returning)
     arrays = {name: [pg_value(table.c[name].type, row[name]) for row in rows] for name in names}
     result = conn.exec_driver_sql(text, arrays)
     return set(result.scalars()) if returning is not None else set()
+
+
+def _sqlite_insert_ignoring(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    names: tuple[str, ...],
+    conflict: tuple[str, ...],
+    returning: str | None,
+) -> set[Any]:
+    """An executemany of plain tuples (SQLAlchemy's multi-row form processes every value in
+    Python); the rows inserted are then read back by ``returning``, which must be new for
+    every row (a fresh id): those stored with one of its values are the ones inserted."""
+    types = [table.c[name].type for name in names]
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+        f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING",
+        [tuple(sqlite_value(t, row[n]) for t, n in zip(types, names, strict=True)) for row in rows],
+    )
+    if returning is None:
+        return set()
+    kind = table.c[returning].type
+    wanted = {sqlite_value(kind, row[returning]): row[returning] for row in rows}
+    found = conn.exec_driver_sql(
+        f"SELECT {returning} FROM {table.name} WHERE {returning} IN "
+        "(SELECT value FROM json_each(?))",
+        (json.dumps(list(wanted)),),
+    )
+    return {wanted[value] for (value,) in found}
 
 
 @lru_cache(maxsize=64)
