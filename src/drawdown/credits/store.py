@@ -39,6 +39,7 @@ from drawdown.db.scope import (
     every_tenant,
     owned,
     owned_params,
+    owned_sql,
     select_owned,
     update_owned,
 )
@@ -59,6 +60,7 @@ from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "AccessRows",
     "EntryFilter",
     "GrantFilter",
     "access_rows",
@@ -663,57 +665,91 @@ def update_grant_metadata(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AccessRows:
+    """What an access check reads: the customer, the meter and its currency, the account
+    (zeros when the customer has none yet), what its holds reserve, its open grants."""
+
+    customer_id: uuid.UUID
+    meter_id: uuid.UUID
+    currency_id: uuid.UUID
+    decimals: int
+    balance: int
+    debt: int
+    last_sequence: int
+    held: int
+    grants: list[GrantState]
+
+
+def _access_sql(by_customer_id: bool, by_meter_id: bool) -> DriverSql:
+    customer = "k.id = :customer" if by_customer_id else "k.external_id = :customer"
+    meter = "m.id = :meter" if by_meter_id else "m.event_name = :meter"
+    return DriverSql(
+        "SELECT k.id, m.id, m.currency_id, cur.decimals, a.balance, a.debt, a.last_sequence,"
+        " (SELECT coalesce(sum(h.amount), 0) FROM credit_holds h WHERE h.account_id = a.id"
+        " AND h.status = 'active' AND h.expires_at > :now),"
+        " g.id, g.amount, g.remaining, g.category, g.priority, g.effective_at, g.expires_at,"
+        " g.status"
+        f" FROM customers k JOIN meters m ON {owned_sql('m')}"
+        " JOIN currencies cur ON cur.id = m.currency_id"
+        " LEFT JOIN credit_accounts a ON a.customer_id = k.id AND a.currency_id = m.currency_id"
+        " LEFT JOIN credit_grants g ON g.account_id = a.id AND g.status IN ('pending', 'active')"
+        f" WHERE {owned_sql('k')} AND k.deleted_at IS NULL AND {customer} AND {meter}"
+    )
+
+
+# Prebuilt: by customer id or external id, by meter id or event name.
+_ACCESS = {(c, m): _access_sql(c, m) for c in (True, False) for m in (True, False)}
+
+
 def access_rows(
     conn: Connection,
     tenant: Tenant,
     customer: tuple[uuid.UUID | None, str | None],
     meter: tuple[uuid.UUID | None, str | None],
     now: datetime,
-) -> list[Any]:
-    """Everything an access check reads, in one round trip: the live customer (by id or
-    external id), the meter (by id or event_name) with its currency's decimals, the
-    customer's account in that currency, what its holds reserve at ``now``, and its open
-    grants (one row per grant; none when the customer or the meter does not exist)."""
-    k, m, cur = customers.c, meters.c, currencies.c
+) -> AccessRows | None:
+    """Everything an access check reads, in one round trip of one prebuilt statement: the
+    live customer (by id or external id), the meter (by id or event_name) with its
+    currency's decimals, the customer's account in that currency, what its holds reserve
+    at ``now``, and its open grants. None when the customer or the meter does not exist."""
     customer_id, external_id = customer
     meter_id, event_name = meter
-    held = (
-        select(func.coalesce(func.sum(h.amount), 0))
-        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            k.id.label("customer_id"),
-            m.id.label("meter_id"),
-            m.currency_id,
-            cur.decimals,
-            a.balance,
-            a.debt,
-            a.last_sequence,
-            held.label("held"),
-            g.id.label("grant_id"),
-            g.amount,
-            g.remaining,
-            g.category,
-            g.priority,
-            g.effective_at,
-            g.expires_at,
-            g.status,
+    statement = _ACCESS[(customer_id is not None, meter_id is not None)]
+    params = owned_params(tenant) | {
+        "customer": customer_id if customer_id is not None else external_id,
+        "meter": meter_id if meter_id is not None else event_name,
+        "now": now,
+    }
+    rows = statement.run(conn, params).all()
+    if not rows:
+        return None
+    first = rows[0]
+    grants = [
+        GrantState(
+            as_uuid(row[8]),
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+            from_micros(row[13]),
+            _at(row[14]),
+            row[15],
         )
-        .select_from(customers)
-        .join(meters, owned(meters, tenant))
-        .join(currencies, cur.id == m.currency_id)
-        .outerjoin(credit_accounts, and_(a.customer_id == k.id, a.currency_id == m.currency_id))
-        .outerjoin(credit_grants, and_(g.account_id == a.id, g.status.in_(OPEN_STATUSES)))
-        .where(
-            owned(customers, tenant),
-            k.deleted_at.is_(None),
-            k.id == customer_id if customer_id is not None else k.external_id == external_id,
-            m.id == meter_id if meter_id is not None else m.event_name == event_name,
-        )
+        for row in rows
+        if row[8] is not None
+    ]
+    return AccessRows(
+        as_uuid(first[0]),
+        as_uuid(first[1]),
+        as_uuid(first[2]),
+        first[3],
+        first[4] or 0,
+        first[5] or 0,
+        first[6] or 0,
+        int(first[7] or 0),
+        grants,
     )
-    return list(conn.execute(query))
 
 
 def account_labels(conn: Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:

@@ -38,6 +38,7 @@ __all__ = [
     "lock_external_ids",
     "owned",
     "owned_params",
+    "owned_sql",
     "select_owned",
     "update_owned",
 ]
@@ -57,6 +58,11 @@ def owned(table: FromClause, tenant: Tenant) -> ColumnElement[bool]:
 # The same condition for driver-level statements (drawdown.db.portable.DriverSql), with
 # :func:`owned_params` as its parameters.
 OWNED_SQL = "organization_id = :organization_id AND mode = :mode"
+
+
+def owned_sql(alias: str) -> str:
+    """:data:`OWNED_SQL` on a table aliased ``alias`` in the statement."""
+    return f"{alias}.organization_id = :organization_id AND {alias}.mode = :mode"
 
 
 def owned_params(tenant: Tenant) -> dict[str, object]:
