@@ -26,6 +26,7 @@ from drawdown.customers.schemas import CustomerCreate, CustomerUpdate
 from drawdown.errors import ValidationFailed
 from drawdown.events import service as events
 from drawdown.events.schemas import IngestResult
+from drawdown.events.service import ParsedBatch
 from drawdown.ops import metrics
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
@@ -35,24 +36,40 @@ __all__ = [
     "create_customer",
     "delete_customer",
     "ingest",
+    "parse_batch",
     "update_customer",
 ]
 
 
+def parse_batch(raw_events: Sequence[Any], settings: Settings, now: datetime) -> ParsedBatch:
+    """The checks of a batch that need no database, to run before :func:`ingest`'s
+    transaction (see drawdown.events.service.parse_batch)."""
+    try:
+        return events.parse_batch(raw_events, settings, now)
+    except ValidationFailed:
+        metrics.count_rejected(len(raw_events))
+        raise
+
+
 def ingest(
-    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
+    conn: Connection,
+    tenant: Tenant,
+    raw_events: Sequence[Any] | ParsedBatch,
+    settings: Settings,
+    now: datetime,
 ) -> IngestResult:
     """Validate and store a batch, then book its consuming events (one apply_usage call)."""
+    size = raw_events.size if isinstance(raw_events, ParsedBatch) else len(raw_events)
     try:
         result, usages = events.store_batch(conn, tenant, raw_events, settings, now)
     except ValidationFailed:
-        metrics.count_rejected(len(raw_events))
+        metrics.count_rejected(size)
         raise
     if usages:
         started = time.perf_counter()
         apply_usage(conn, tenant, usages, now, settings.expiry_grace)
         metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
-    metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
+    metrics.count_ingest(result.inserted, result.duplicates, size)
     return result
 
 

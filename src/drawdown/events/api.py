@@ -37,8 +37,12 @@ def ingest_events(body: IngestRequest, ctx: IngestCtx) -> IngestResult:
     ignored. Every invalid event is reported (loc ``["body","events",index,...]``) and
     then nothing is stored."""
     charge_events(ctx, len(body.events))
+    now = ctx.clock.now()
+    # Parsed before the write transaction: on SQLite, where writers take turns, one batch
+    # is parsed while another writes.
+    batch = flows.parse_batch(body.events, ctx.settings, now)
     with ctx.database.write() as conn:
-        return flows.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
+        return flows.ingest(conn, ctx.tenant, batch, ctx.settings, now)
 
 
 @router.get("", response_model=Page[EventOut])

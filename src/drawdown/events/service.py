@@ -42,8 +42,10 @@ from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "ParsedBatch",
     "claim_events",
     "get_event",
+    "parse_batch",
     "render",
     "store_batch",
 ]
@@ -175,15 +177,41 @@ def _check_event(
     return amount
 
 
-def store_batch(
-    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
-) -> tuple[IngestResult, list[Usage]]:
-    """Validate the whole batch, store its new events; the Usage of each stored event that
-    an active sum or count meter consumes and whose customer is known, in batch order."""
+@dataclass(slots=True)
+class ParsedBatch:
+    """A batch checked for everything that needs no database (see :func:`parse_batch`)."""
+
+    size: int
+    parsed: list[_Parsed]
+    errors: list[FieldError]
+
+
+def parse_batch(raw_events: Sequence[Any], settings: Settings, now: datetime) -> ParsedBatch:
+    """The checks of a batch that need no database (shape, times, ids, properties). The
+    ingest route runs them before it opens the write transaction, so on SQLite, where
+    writers take turns, one batch is parsed while another writes. Errors are kept and
+    reported together with those found in the database."""
     if len(raw_events) > settings.max_batch_events:
         msg = f"at most {settings.max_batch_events} events per batch"
         raise field(["body", "events"], msg)
     parsed, errors = _parse(raw_events, now, settings)
+    return ParsedBatch(len(raw_events), parsed, errors)
+
+
+def store_batch(
+    conn: Connection,
+    tenant: Tenant,
+    raw_events: Sequence[Any] | ParsedBatch,
+    settings: Settings,
+    now: datetime,
+) -> tuple[IngestResult, list[Usage]]:
+    """Validate the whole batch (unless given parsed), store its new events; the Usage of
+    each stored event that an active sum or count meter consumes and whose customer is
+    known, in batch order."""
+    batch = raw_events
+    if not isinstance(batch, ParsedBatch):
+        batch = parse_batch(batch, settings, now)
+    parsed, errors = batch.parsed, list(batch.errors)
     rollups.lock_for_writing(conn, tenant)
     known_ids, by_external = _customers(conn, tenant, parsed)
     names = {p.event.name for p in parsed}
@@ -206,7 +234,7 @@ def store_batch(
         for row, p, amount in pending
         if row["id"] in inserted
     ]
-    result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
+    result = IngestResult(inserted=len(inserted), duplicates=batch.size - len(inserted))
     return result, usages
 
 
