@@ -124,6 +124,16 @@ def test_times_are_date_time(schema: dict[str, Any]) -> None:
     ):  # ISO strings on Payment Kit's wire; its other times are unix-second integers
         for field in ("created_at", "updated_at"):
             assert components[name]["properties"][field]["format"] == "date-time", name
+    # Any time sent as a string, on any surface, says so (``*_at``, ``timestamp``).
+    untyped = [
+        (name, field)
+        for name, body in components.items()
+        for field, prop in (body.get("properties") or {}).items()
+        if field.endswith("_at") or field == "timestamp"
+        for option in prop.get("anyOf", [prop])
+        if option.get("type") == "string" and option.get("format") != "date-time"
+    ]
+    assert not untyped
     grant = components["GrantCreate"]["properties"]
     assert {"type": "string", "format": "date-time"} in grant["expires_at"]["anyOf"]
     assert grant["amount"]["anyOf"][0]["pattern"] == "^[0-9]+(\\.[0-9]+)?$"
