@@ -1,7 +1,7 @@
 """ledger entries: no foreign keys for what the account already implies
 
 Revision ID: ledger_implied_keys
-Revises: webhooks_outbox
+Revises: topups
 Create Date: 2026-12-01 21:00:00
 
 Every ingest batch appends about one ledger entry per event. Each entry's organization,
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "ledger_implied_keys"
-down_revision: str | None = "webhooks_outbox"
+down_revision: str | None = "topups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
