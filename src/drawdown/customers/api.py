@@ -8,6 +8,7 @@ from drawdown import flows
 from drawdown.customers import service, store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
@@ -69,7 +70,7 @@ def get_customer_by_external_id(external_id: str, ctx: ReadCtx) -> CustomerOut:
 def update_customer_by_external_id(
     external_id: str, body: CustomerUpdate, ctx: WriteCtx
 ) -> CustomerOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
         return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 
@@ -90,7 +91,7 @@ def get_customer(customer_id: str, ctx: ReadCtx) -> CustomerOut:
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(customer_id: str, body: CustomerUpdate, ctx: WriteCtx) -> CustomerOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_customer(conn, ctx.tenant, customer_id)
         return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 

@@ -133,14 +133,14 @@ def resolve_customer(
         parsed = parse_id("customer", customer_id)
         row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
         if row is None:
-            raise field(["body", loc], f"no customer {customer_id}")
+            raise field(loc, f"no customer {customer_id}")
         return row
     if external_customer_id is not None:
         row = store.get_by_external_id(conn, tenant, external_customer_id)
         if row is None:
-            raise field(["body", "external_customer_id"], f"no customer {external_customer_id!r}")
+            raise field("external_customer_id", f"no customer {external_customer_id!r}")
         return row
-    raise field(["body", loc], "customer_id or external_customer_id is required")
+    raise field(loc, "customer_id or external_customer_id is required")
 
 
 def update_customer(
@@ -157,7 +157,7 @@ def update_customer(
         if row.external_id is None and new_external is not None:
             lock_external_ids(conn, tenant, [new_external])
         if row.external_id is not None and new_external != row.external_id:
-            raise field(["body", "external_id"], "cannot be changed once set")
+            raise field("external_id", "cannot be changed once set")
         if (
             row.external_id is None
             and new_external is not None

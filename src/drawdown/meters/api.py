@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
 from drawdown.meters import service, store
@@ -19,13 +20,16 @@ router = APIRouter(prefix="/v1/meters", tags=["meters"])
 def create_meter(
     body: MeterCreate, ctx: WriteCtx, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return run_create(
-        ctx,
-        idempotency_key,
-        "POST /v1/meters",
-        body,
-        lambda conn: service.render(service.create_meter(conn, ctx.tenant, body, ctx.clock.now())),
-    )
+    with fields_in("body"):
+        return run_create(
+            ctx,
+            idempotency_key,
+            "POST /v1/meters",
+            body,
+            lambda conn: service.render(
+                service.create_meter(conn, ctx.tenant, body, ctx.clock.now())
+            ),
+        )
 
 
 @router.get("", response_model=Page[MeterOut])
@@ -59,7 +63,7 @@ def get_meter(meter: str, ctx: ReadCtx) -> MeterOut:
 
 @router.patch("/{meter}", response_model=MeterOut)
 def update_meter(meter: str, body: MeterUpdate, ctx: WriteCtx) -> MeterOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_meter(conn, ctx.tenant, meter)
         return service.render(service.update_meter(conn, ctx.tenant, row, body, ctx.clock.now()))
 

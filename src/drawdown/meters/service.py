@@ -76,7 +76,7 @@ def _currency_for(conn: Connection, tenant: Tenant, body: MeterCreate, now: date
         parsed = parse_id("currency", body.currency_id)
         row = None if parsed is None else currency_store.get_by_id(conn, tenant, parsed)
         if row is None:
-            raise field(["body", "currency_id"], f"no currency {body.currency_id}")
+            raise field("currency_id", f"no currency {body.currency_id}")
         return row.id
     made = CurrencyCreate(
         name=body.name[:100],
@@ -91,7 +91,7 @@ def _check_rate_fits(rate: str, decimals: int) -> None:
     try:
         units_from_decimal(Decimal(rate), decimals)
     except (AmountError, InvalidOperation):
-        raise field(["body", "rate"], "is too large for the currency's decimals") from None
+        raise field("rate", "is too large for the currency's decimals") from None
 
 
 def _stored(conn: Connection, tenant: Tenant, meter_id: uuid.UUID) -> MeterRecord:
@@ -172,7 +172,7 @@ def _frozen_changes(
         errors.append("aggregation")
     if errors and store.events_exist(conn, tenant, row.event_name):
         msg = "cannot change once events of this meter's event_name are stored"
-        raise ValidationFailed([(["body", name], msg) for name in errors])
+        raise ValidationFailed([([name], msg) for name in errors])
 
 
 def update_meter(
@@ -183,7 +183,7 @@ def update_meter(
     changes = {name: full[name] for name in body.model_fields_set}
     for name in ("name", "unit", "description", "metadata", "rate", "aggregation"):
         if name in changes and changes[name] is None:
-            raise field(["body", name], "cannot be null")
+            raise field(name, "cannot be null")
     _frozen_changes(conn, tenant, row, changes)
     if "rate" in changes:
         _check_rate_fits(changes["rate"], _decimals(conn, tenant, row.currency_id))
