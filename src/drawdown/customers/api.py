@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from drawdown import flows
-from drawdown.customers import service, store
+from drawdown.customers import service
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.http.deps import ReadCtx, WriteCtx
 from drawdown.http.fields import fields_in
@@ -15,7 +15,8 @@ from drawdown.http.pagination import (
     LimitParam,
     Page,
     StartingAfterParam,
-    paginate,
+    cursor,
+    page_of,
 )
 
 __all__ = ["router"]
@@ -47,17 +48,12 @@ def list_customers(
         str | None, Query(max_length=255, description="Search name/email/external_id")
     ] = None,
 ) -> Page[CustomerOut]:
+    page = cursor("customer", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        return paginate(
-            conn,
-            store.list_query(ctx.tenant, email=email, external_id=external_id, q=q),
-            store.c.id,
-            kind="customer",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render,
+        found = service.customers_page(
+            conn, ctx.tenant, page, email=email, external_id=external_id, q=q
         )
+    return page_of(found, service.render)
 
 
 @router.get("/external/{external_id}", response_model=CustomerOut)

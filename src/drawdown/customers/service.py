@@ -16,12 +16,14 @@ from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpda
 from drawdown.db.scope import lock_external_ids
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 from drawdown.webhooks.outbox import OutboxEvent, emit
 
 __all__ = [
     "create_customer",
+    "customers_page",
     "delete_customer",
     "get_customer",
     "get_customer_by_external_id",
@@ -118,6 +120,19 @@ def get_customer_by_external_id(
     if row is None:
         raise NotFoundError(f"No customer with external_id {external_id!r}")
     return row
+
+
+def customers_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    email: str | None = None,
+    external_id: str | None = None,
+    q: str | None = None,
+) -> Slice[CustomerRecord]:
+    """One page of the tenant's live customers; ``q`` searches name, email and external id."""
+    return store.customers_page(conn, tenant, page, email=email, external_id=external_id, q=q)
 
 
 def resolve_customer(

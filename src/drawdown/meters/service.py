@@ -20,6 +20,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import MeterRecord
 from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
@@ -30,6 +31,7 @@ __all__ = [
     "auto_currency_decimals",
     "create_meter",
     "get_meter",
+    "meters_page",
     "render",
     "set_status",
     "update_meter",
@@ -145,6 +147,19 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
 
 def _emit(conn: Connection, tenant: Tenant, type_: str, row: Any, now: datetime) -> None:
     emit(conn, tenant, OutboxEvent(type_, render(row).model_dump(mode="json"), now))
+
+
+def meters_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    event_name: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+) -> Slice[MeterRecord]:
+    """One page of the tenant's meters; ``status`` is filtered in the query."""
+    return store.meters_page(conn, tenant, page, event_name=event_name, status=status, q=q)
 
 
 def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> MeterRecord:
