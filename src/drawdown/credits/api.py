@@ -17,8 +17,9 @@ from drawdown.credits.schemas import (
     LedgerEntryOut,
 )
 from drawdown.customers.service import get_customer, get_customer_by_external_id
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
@@ -44,7 +45,8 @@ def create_grant(
         now, grace = ctx.clock.now(), ctx.settings.expiry_grace
         return service.render_grant(service.create_grant(conn, ctx.tenant, body, now, grace))
 
-    return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
 
 
 @router.get("/v1/credit-grants/{grant_id}", response_model=GrantOut)
@@ -103,7 +105,7 @@ def _query_id(kind: str, name: str, value: str | None) -> Any:
         return None
     parsed = parse_id(kind, value)
     if parsed is None:
-        raise field(["query", name], f"is not a valid {kind} id")
+        raise request_field(["query", name], f"is not a valid {kind} id")
     return parsed
 
 
@@ -158,7 +160,7 @@ MeterParam = Annotated[str, Query(description="Meter id or event_name", max_leng
 
 
 def _access(ctx: RequestContext, customer: tuple[str | None, str | None], meter: str) -> Response:
-    with ctx.database.read_once() as conn:
+    with fields_in("query"), ctx.database.read_once() as conn:
         out = service.access(conn, ctx.tenant, customer, meter, ctx.clock.now())
     # Built by the service from typed values: serialised once, not validated again.
     return Response(out.model_dump_json(), media_type="application/json")

@@ -43,12 +43,11 @@ from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
 
 __all__ = [
-    "ParsedBatch",
     "claim_events",
     "get_event",
-    "parse_batch",
     "render",
     "store_batch",
+    "store_event",
 ]
 
 
@@ -83,7 +82,17 @@ class _Parsed:
 
 
 def _loc(index: int, *parts: str | int) -> list[str | int]:
-    return ["body", "events", index, *parts]
+    """Where a failure is while the batch is checked: the event's index, then its field."""
+    return [index, *parts]
+
+
+def _failure(errors: list[FieldError], batch: bool) -> ValidationFailed:
+    """The batch's failures in event order: under ``events.<index>`` for a batch, or the
+    event's own fields when one event was given."""
+    ordered = sorted(errors, key=lambda e: int(e[0][0]))
+    if batch:
+        return ValidationFailed(ordered).within("events")
+    return ValidationFailed([(loc[1:], msg) for loc, msg in ordered])
 
 
 def _too_old(max_age_s: int) -> str:
@@ -178,48 +187,42 @@ def _check_event(
     return amount
 
 
-@dataclass(slots=True)
-class ParsedBatch:
-    """A batch checked for everything that needs no database (see :func:`parse_batch`)."""
-
-    size: int
-    parsed: list[_Parsed]
-    errors: list[FieldError]
-
-
-def parse_batch(raw_events: Sequence[Any], settings: Settings, now: datetime) -> ParsedBatch:
-    """The checks of a batch that need no database (shape, times, ids, properties). The
-    ingest route runs them before it opens the write transaction, so on SQLite, where
-    writers take turns, one batch is parsed while another writes. Errors are kept and
-    reported together with those found in the database."""
+def store_batch(
+    conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
+) -> tuple[IngestResult, list[Usage]]:
+    """Validate the whole batch, store its new events; the Usage of each stored event that
+    an active sum or count meter consumes and whose customer is known, in batch order.
+    Failures name ``events.<index>.<field>``."""
     if len(raw_events) > settings.max_batch_events:
         msg = f"at most {settings.max_batch_events} events per batch"
-        raise field(["body", "events"], msg)
-    parsed, errors = _parse(raw_events, now, settings)
-    return ParsedBatch(len(raw_events), parsed, errors)
+        raise field("events", msg)
+    return _store(conn, tenant, raw_events, settings, now, batch=True)
 
 
-def store_batch(
+def store_event(
+    conn: Connection, tenant: Tenant, raw_event: Any, settings: Settings, now: datetime
+) -> tuple[IngestResult, list[Usage]]:
+    """One event, stored as a batch of one; failures name the event's own fields."""
+    return _store(conn, tenant, [raw_event], settings, now, batch=False)
+
+
+def _store(
     conn: Connection,
     tenant: Tenant,
-    raw_events: Sequence[Any] | ParsedBatch,
+    raw_events: Sequence[Any],
     settings: Settings,
     now: datetime,
+    *,
+    batch: bool,
 ) -> tuple[IngestResult, list[Usage]]:
-    """Validate the whole batch (unless given parsed), store its new events; the Usage of
-    each stored event that an active sum or count meter consumes and whose customer is
-    known, in batch order."""
-    batch = raw_events
-    if not isinstance(batch, ParsedBatch):
-        batch = parse_batch(batch, settings, now)
-    parsed, errors = batch.parsed, list(batch.errors)
+    parsed, errors = _parse(raw_events, now, settings)
     rollups.lock_for_writing(conn, tenant)
     known_ids, by_external = _customers(conn, tenant, parsed)
     names = {p.event.name for p in parsed}
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, names))
     amounts = [_check_event(p, meters.get(p.event.name), known_ids, errors) for p in parsed]
     if errors:
-        raise ValidationFailed(sorted(errors, key=lambda e: int(e[0][2])))
+        raise _failure(errors, batch)
     rows, pending = _rows(tenant, parsed, amounts, by_external, now)
     inserted = store.insert_events(conn, rows)
     rollups.record(conn, tenant, meters, _facts(row for row in rows if row["id"] in inserted))
@@ -235,7 +238,7 @@ def store_batch(
         for row, p, amount in pending
         if row["id"] in inserted
     ]
-    result = IngestResult(inserted=len(inserted), duplicates=batch.size - len(inserted))
+    result = IngestResult(inserted=len(inserted), duplicates=len(raw_events) - len(inserted))
     return result, usages
 
 
