@@ -63,14 +63,14 @@ def currency_of(
 ) -> tuple[uuid.UUID, int]:
     """The currency (id, decimals) a request names directly or through a meter."""
     if (currency_id is None) == (meter_id is None):
-        raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
+        raise field("currency_id", "give exactly one of currency_id or meter_id")
     if currency_id is not None:
         try:
             currency = currencies.get_currency(conn, tenant, currency_id)
         except NotFoundError:
-            raise field(["body", "currency_id"], f"no currency {currency_id}") from None
+            raise field("currency_id", f"no currency {currency_id}") from None
     else:
-        meter = _meter(conn, tenant, meter_id or "", ["body", "meter_id"])
+        meter = _meter(conn, tenant, meter_id or "", ["meter_id"])
         currency = currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
     return currency.id, currency.decimals
 
@@ -89,9 +89,9 @@ def _check_times(body: GrantCreate, now: datetime) -> datetime:
         # The past first: with no effective_at sent, "after effective_at" would name a
         # field the caller never set.
         if body.expires_at <= now:
-            raise field(["body", "expires_at"], "is already in the past")
+            raise field("expires_at", "is already in the past")
         if body.expires_at <= effective_at:
-            raise field(["body", "expires_at"], "must be after effective_at")
+            raise field("expires_at", "must be after effective_at")
     return effective_at
 
 
@@ -107,9 +107,9 @@ def create_grant(
     try:
         units = parse_amount(body.amount, decimals)
     except AmountError as exc:
-        raise field(["body", "amount"], str(exc)) from None
+        raise field("amount", str(exc)) from None
     if units == 0:
-        raise field(["body", "amount"], "must be greater than zero")
+        raise field("amount", "must be greater than zero")
     effective_at = _check_times(body, now)
     grant = GrantState(
         id=new_id(),
@@ -296,42 +296,31 @@ def access(
     customer_id, external_id = customer
     customer_uuid = parse_id("customer", customer_id) if customer_id is not None else None
     meter_uuid = parse_id("meter", meter_ref) if meter_ref.startswith("mtr_") else None
-    rows = []
+    found = None
     if customer_id is None or customer_uuid is not None:
-        rows = store.access_rows(
+        found = store.access_rows(
             conn,
             tenant,
             (customer_uuid, external_id),
             (meter_uuid, None if meter_uuid else meter_ref),
             now,
         )
-    if not rows:  # say precisely which one is missing
+    if found is None:  # say precisely which one is missing
         if customer_id is not None:
             get_customer(conn, tenant, customer_id)
         else:
             get_customer_by_external_id(conn, tenant, external_id or "")
-        _meter(conn, tenant, meter_ref, ["query", "meter"])
+        _meter(conn, tenant, meter_ref, ["meter"])
         raise AssertionError("access_rows found nothing for an existing customer and meter")
-    first = rows[0]
-    book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})
+    book = Book(found.balance, found.debt, found.last_sequence, grants={})
     # What holds reserve now, summed by the query; one stand-in hold carries it.
     book.holds = {}
-    if first.held:
-        book.holds[first.customer_id] = HoldState(first.customer_id, int(first.held), _NEVER)
-    for row in rows:
-        if row.grant_id is not None:
-            book.grants[row.grant_id] = GrantState(
-                row.grant_id,
-                row.amount,
-                row.remaining,
-                row.category,
-                row.priority,
-                row.effective_at,
-                row.expires_at,
-                row.status,
-            )
+    if found.held:
+        book.holds[found.customer_id] = HoldState(found.customer_id, found.held, _NEVER)
+    for grant in found.grants:
+        book.grants[grant.id] = grant
     book.catch_up(now)
-    return _access_out(first.customer_id, first.meter_id, first.currency_id, first.decimals, book)
+    return _access_out(found.customer_id, found.meter_id, found.currency_id, found.decimals, book)
 
 
 def _access_out(

@@ -1,7 +1,7 @@
 """event_duplicate_counts: per tenant and minute, how many ingested events were duplicates
 
 Revision ID: event_duplicate_counts
-Revises: topups
+Revises: ledger_implied_keys
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import drawdown.db.types
 
 revision: str = "event_duplicate_counts"
-down_revision: str | None = "topups"
+down_revision: str | None = "ledger_implied_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
