@@ -228,7 +228,7 @@ def render_hold(row: Any, now: datetime, available_after: int | None = None) -> 
     captured = row.captured_amount
     return HoldOut(
         id=render_id("hold", row.id),
-        customer_id=render_id("customer", row.customer_id),
+        customer_id=row.customer_id,
         currency_id=render_id("currency", row.currency_id),
         status=status,
         amount=format_units(row.amount, decimals),
