@@ -206,3 +206,52 @@ def test_retention_forgets_settled_events_only(
     assert [a["event_type"] for a in api.ok("GET", "/v1/webhooks/deliveries")["data"]] == [
         "customer.updated"
     ]
+
+
+def _exhaust(deliverer: Deliverer, clock: ManualClock) -> None:
+    for _ in range(12):  # more rounds than the schedule has attempts
+        drain(deliverer)
+        clock.advance(timedelta(hours=25))
+
+
+def test_only_consecutive_exhausted_events_disable(
+    api: Any, clock: ManualClock, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A delivery that succeeds in between starts the count again."""
+    endpoint = add_endpoint(api, receiver, "/shaky", ["customer.created"])
+    route = receiver.route("/shaky")
+    route.plan = [(500, {})] * 40
+    for i in range(4):
+        _customer(api, f"s{i}")
+    _exhaust(deliverer, clock)
+    _customer(api, "ok-in-between")  # the plan has run out: 200
+    drain(deliverer)
+    route.plan = [(500, {})] * 40
+    for i in range(4):
+        _customer(api, f"t{i}")
+    _exhaust(deliverer, clock)
+    assert len(receiver.at("/shaky")) == 81
+    assert api.ok("GET", f"/v1/webhooks/endpoints/{endpoint['id']}")["enabled"]  # 4 in a row
+    route.plan = [(500, {})] * 10
+    _customer(api, "fifth")
+    _exhaust(deliverer, clock)
+    shown = api.ok("GET", f"/v1/webhooks/endpoints/{endpoint['id']}")
+    assert not shown["enabled"]
+    assert shown["disabled_reason"] == "5 consecutive events exhausted every retry"
+
+
+def test_redirects_are_failures_and_not_followed(
+    api: Any, database: Database, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    add_endpoint(api, receiver, "/moved")
+    add_endpoint(api, receiver, "/elsewhere")
+    receiver.route("/moved").plan = [(302, {"Location": receiver.url("/elsewhere")})]
+    _customer(api, "m1")
+    drain(deliverer)
+    assert len(receiver.at("/moved")) == 1
+    assert len(receiver.at("/elsewhere")) == 1  # its own delivery, not a followed redirect
+    moved = api.ok("GET", "/v1/webhooks/deliveries", params={"succeeded": "false"})["data"]
+    assert [(a["http_code"], a["attempt"]) for a in moved] == [(302, 1)]
+    with database.read() as conn:
+        statuses = conn.execute(select(webhook_deliveries.c.status)).scalars().all()
+    assert sorted(statuses) == ["pending", "succeeded"]  # the 302 is retried later

@@ -1,4 +1,5 @@
-"""What a credits transaction tells receivers (DESIGN rules 15 and 16).
+"""What a credits transaction tells receivers: outbox events and alert crossings, written in
+the same transaction.
 
 Every credits writer (ingest's drawdown, grant create/void/expire, the clock) calls
 :func:`emit_effects` with the books it changed, inside its transaction and before it

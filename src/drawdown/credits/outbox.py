@@ -1,4 +1,4 @@
-"""The hook where credit changes become outbox events (DESIGN rule 15).
+"""The hook where credit changes become outbox events, in the transaction of the change.
 
 Hold resolutions are collected on each :class:`~drawdown.credits.book.Book` and handed
 here inside the transaction that makes them, just before the book is flushed. Until the

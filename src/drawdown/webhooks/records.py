@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Attempt", "DueDelivery", "Endpoint", "OutboxEvent", "StoredEvent"]
+__all__ = ["Attempt", "DeliveryView", "DueDelivery", "Endpoint", "OutboxEvent", "StoredEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +86,17 @@ class Attempt:
     response: str | None
     latency_us: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """One event's delivery to one endpoint, with its latest attempt (for the dashboard)."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: str  # pending, succeeded or failed
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    last: Attempt | None
