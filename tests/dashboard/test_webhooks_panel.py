@@ -129,3 +129,18 @@ def test_alerts_in_alarm_card_and_table(
     setup.grant("100")  # 140: back above
     assert _card(writer.get("/dashboard").text, "Alerts in alarm") == "0"
     assert "No balance alert is in alarm" in writer.get("/dashboard/webhooks").text
+
+
+def test_a_throttled_endpoint_says_until_when(
+    signed_in: Callable[..., Dash], make_api: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    writer = signed_in()
+    api = make_api(organization_id=writer.key.tenant.organization_id)
+    busy = add_endpoint(api, receiver, "/busy", ["customer.created"])
+    receiver.route("/busy").plan = [(429, {"Retry-After": "3600"})]
+    api.ok("POST", "/v1/customers", 201, json={"external_id": "busy-1"})
+    drain(deliverer)
+    row = _row(writer.get("/dashboard/webhooks").text, f'data-endpoint="{busy["id"]}"')
+    assert "throttled until" in row and ">429<" in row
+    assert _card(writer.get("/dashboard").text, "Failing webhook endpoints") == "1"
+    assert "throttled until" in writer.get(f"/dashboard/webhooks/{busy['id']}").text

@@ -255,3 +255,40 @@ def test_redirects_are_failures_and_not_followed(
     with database.read() as conn:
         statuses = conn.execute(select(webhook_deliveries.c.status)).scalars().all()
     assert sorted(statuses) == ["pending", "succeeded"]  # the 302 is retried later
+
+
+def test_429_with_retry_after_holds_back_the_whole_endpoint(
+    api: Any, clock: ManualClock, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A receiver that says "slow down" gets nothing before the time it named, not even new
+    events; other endpoints are not held back; its next success lifts the throttle."""
+    add_endpoint(api, receiver, "/busy", ["customer.created"])
+    add_endpoint(api, receiver, "/calm", ["customer.created"])
+    receiver.route("/busy").plan = [(429, {"Retry-After": "600"})]
+    _customer(api, "b1")
+    drain(deliverer)
+    _customer(api, "b2")
+    drain(deliverer)
+    assert len(receiver.at("/busy")) == 1 and len(receiver.at("/calm")) == 2
+    clock.advance(timedelta(seconds=599))
+    drain(deliverer)
+    assert len(receiver.at("/busy")) == 1
+    clock.advance(timedelta(seconds=1))
+    drain(deliverer)
+    names = [d.payload["data"]["external_id"] for d in receiver.at("/busy")]
+    assert names[0] == "b1" and sorted(names[1:]) == ["b1", "b2"]
+    _customer(api, "b3")  # the throttle is over: sent at once
+    drain(deliverer)
+    assert receiver.at("/busy")[-1].payload["data"]["external_id"] == "b3"
+
+
+def test_a_plain_failure_holds_back_only_its_own_event(
+    api: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    add_endpoint(api, receiver, "/broken", ["customer.created"])
+    receiver.route("/broken").plan = [(500, {})]
+    _customer(api, "p1")
+    drain(deliverer)
+    _customer(api, "p2")  # a 500 is this event's failure: the next one goes out at once
+    drain(deliverer)
+    assert [d.payload["data"]["external_id"] for d in receiver.at("/broken")] == ["p1", "p2"]

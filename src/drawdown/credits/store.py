@@ -67,6 +67,7 @@ __all__ = [
     "granted_totals",
     "grants_by_id",
     "grants_page",
+    "held_by_account",
     "hold_list_query",
     "holds_page",
     "insert_hold",
@@ -792,3 +793,16 @@ def holds_page(
 ) -> Slice[Any]:
     query = hold_list_query(tenant, customer_id=customer_id, statuses=statuses, now=now)
     return fetch_page(conn, query, h.id, page, lambda row: row)
+
+
+def held_by_account(
+    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """What active holds (not past expires_at) reserve on each of these locked accounts."""
+    query = (
+        select(h.account_id, func.sum(h.amount))
+        .where(h.account_id.in_(sorted(set(account_ids))))
+        .where(h.status == "active", h.expires_at > now)
+        .group_by(h.account_id)
+    )
+    return {row[0]: int(row[1] or 0) for row in conn.execute(query)}

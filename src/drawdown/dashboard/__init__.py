@@ -24,9 +24,10 @@ def install(app: FastAPI) -> None:
         keys,
         meters,
         overview,
+        topups,
         webhooks,
     )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for module in (auth, overview, customers, grants, meters, events, keys, webhooks, data):
+    for module in (auth, overview, customers, grants, topups, meters, events, keys, webhooks, data):
         app.include_router(module.router)

@@ -40,6 +40,7 @@ def attempt_view(attempt: Attempt | None) -> dict[str, Any] | None:
 
 @router.get("")
 def webhooks_page(ctx: Dash) -> HTMLResponse:
+    now = ctx.clock.now()
     with ctx.database.read() as conn:
         endpoints = service.endpoints_overview(conn, ctx.tenant)
         in_alarm = alerts.alarms(conn, ctx.tenant, ALARMS_SHOWN)
@@ -50,6 +51,7 @@ def webhooks_page(ctx: Dash) -> HTMLResponse:
             "types": endpoint.event_types,
             "enabled": endpoint.enabled,
             "disabled_reason": endpoint.disabled_reason,
+            "throttled_until": endpoint.throttled_until if endpoint.throttled_at(now) else None,
             "last": attempt_view(last),
         }
         for endpoint, last in endpoints
@@ -91,6 +93,9 @@ def endpoint_page(ctx: Dash, endpoint_ref: str, redelivered: str | None = None) 
         "webhook.html",
         nav="webhooks",
         endpoint=service.render_endpoint(endpoint),
+        throttled_until=endpoint.throttled_until
+        if endpoint.throttled_at(ctx.clock.now())
+        else None,
         deliveries=rows,
         redelivered=redelivered,
     )

@@ -49,6 +49,10 @@ class Endpoint:
     consecutive_failures: int
     created_at: datetime
     updated_at: datetime
+    throttled_until: datetime | None = None
+
+    def throttled_at(self, now: datetime) -> bool:
+        return self.throttled_until is not None and now < self.throttled_until
 
     def subscribes(self, event_type: str) -> bool:
         return "*" in self.event_types or event_type in self.event_types

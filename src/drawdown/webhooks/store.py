@@ -63,6 +63,7 @@ __all__ = [
     "prune",
     "replay_event_ids",
     "reset_failures",
+    "throttle_endpoint",
     "to_attempt",
     "to_endpoint",
     "to_event",
@@ -101,6 +102,7 @@ def to_endpoint(row: Any) -> Endpoint:
         consecutive_failures=row.consecutive_failures,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        throttled_until=row.throttled_until,
     )
 
 
@@ -245,10 +247,26 @@ def count_failure(conn: Connection, endpoint_id: uuid.UUID, now: datetime) -> in
 
 
 def reset_failures(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    """The endpoint answered: no exhausted events in a row, no throttle."""
     conn.execute(
         update(webhook_endpoints)
-        .where(ep.id == endpoint_id, ep.consecutive_failures != 0)
-        .values(consecutive_failures=0)
+        .where(
+            ep.id == endpoint_id,
+            or_(ep.consecutive_failures != 0, ep.throttled_until.is_not(None)),
+        )
+        .values(consecutive_failures=0, throttled_until=None)
+    )
+
+
+def throttle_endpoint(conn: Connection, endpoint_id: uuid.UUID, until: datetime) -> None:
+    """Send nothing more to this endpoint before ``until`` (a later throttle wins)."""
+    conn.execute(
+        update(webhook_endpoints)
+        .where(
+            ep.id == endpoint_id,
+            or_(ep.throttled_until.is_(None), ep.throttled_until < until),
+        )
+        .values(throttled_until=until)
     )
 
 
@@ -315,7 +333,10 @@ def claim_due(
     lease them until ``lease_until``: a worker that dies mid-attempt leaves them due again
     once the lease runs out, so delivery is at least once."""
     live_endpoint = exists().where(
-        ep.id == dl.endpoint_id, ep.enabled.is_(True), ep.deleted_at.is_(None)
+        ep.id == dl.endpoint_id,
+        ep.enabled.is_(True),
+        ep.deleted_at.is_(None),
+        or_(ep.throttled_until.is_(None), ep.throttled_until <= now),
     )
     due = (
         select(dl.id)

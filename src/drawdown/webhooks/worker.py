@@ -39,6 +39,8 @@ log = logging.getLogger("drawdown.webhooks")
 
 MAX_RESPONSE_CHARS = 2048
 DISABLE_AFTER_EXHAUSTED = 5
+# Answers that ask the sender to slow down: the whole endpoint waits, not only this event.
+THROTTLE_CODES = frozenset({429, 502, 504})
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -111,15 +113,20 @@ class Deliverer:
             events = store.lock_undispatched(conn, self.settings.webhook_batch_size)
             tenants = sorted({(e.organization_id, e.mode) for e in events})
             endpoints = store.enabled_endpoints(conn, [Tenant(o, m) for o, m in tenants])  # type: ignore[arg-type]
-            fresh = [
+            new = [
                 DueDelivery(new_id(), 0, event, endpoint)
                 for event in events
                 for endpoint in endpoints
                 if (endpoint.organization_id, endpoint.mode) == (event.organization_id, event.mode)
                 and endpoint.subscribes(event.type)
             ]
-            rows = [store.leased_row(d.id, d.event, d.endpoint.id, now, lease_until) for d in fresh]
+            rows = [
+                store.leased_row(d.id, d.event, d.endpoint.id, now, _due(d, now, lease_until))
+                for d in new
+            ]
             store.insert_deliveries(conn, rows)
+            # A throttled endpoint's deliveries wait, due when its throttle ends.
+            fresh = [d for d in new if not d.endpoint.throttled_at(now)]
             store.mark_dispatched(conn, [e.id for e in events], now)
         self._send(fresh)
         return len(events)
@@ -207,6 +214,8 @@ class Deliverer:
         delay = next_delay(delivery.attempts + 1, self.rng, result.retry_after)
         if delay is not None:
             store.update_delivery(conn, delivery.id, {**values, "next_attempt_at": now + delay})
+            if result.http_code in THROTTLE_CODES or result.retry_after is not None:
+                store.throttle_endpoint(conn, endpoint.id, now + delay)
             return
         store.update_delivery(conn, delivery.id, {**values, "status": "failed"})
         if store.count_failure(conn, endpoint.id, now) >= DISABLE_AFTER_EXHAUSTED:
@@ -225,6 +234,15 @@ class Deliverer:
         }
         tenant = Tenant(endpoint.organization_id, endpoint.mode)  # type: ignore[arg-type]
         emit(conn, tenant, OutboxEvent("webhook_endpoint.disabled", data, now))
+
+
+def _due(delivery: DueDelivery, now: datetime, lease_until: datetime) -> datetime:
+    """When a new delivery is next due: the end of this worker's lease (it sends it now),
+    or the end of its endpoint's throttle."""
+    throttled_until = delivery.endpoint.throttled_until
+    if throttled_until is not None and now < throttled_until:
+        return throttled_until
+    return lease_until
 
 
 def _attempt_row(delivery: DueDelivery, result: AttemptResult, now: datetime) -> dict[str, Any]:
