@@ -92,7 +92,8 @@ def create_hold(
     key = (customer.id, currency_id)
     work = CreditWork.open(conn, tenant, [key], now, grace=grace, with_holds=True)
     account, book = work.account(*key), work.book(*key)
-    hold = HoldState(new_id(), requested, now + timedelta(seconds=body.timeout_s))
+    expires_at = now + timedelta(seconds=body.timeout_s)
+    hold = HoldState(new_id(), requested, expires_at, metadata=body.metadata)
     if not book.place_hold(hold, min_units, now):
         available = format_units(book.available(now), decimals)
         raise InsufficientCreditsError(
@@ -120,7 +121,7 @@ def create_hold(
 def _finish(
     conn: Connection, tenant: Tenant, work: CreditWork, book: Book, hold_id: uuid.UUID
 ) -> HoldResult:
-    work.finish()  # check, hand hold events to the outbox hook, flush
+    work.finish()  # check, write the hold.* events to the outbox, flush
     return _row(conn, tenant, hold_id), book.available(work.now)
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "granted_totals",
     "grants_by_id",
     "grants_page",
+    "held_sums",
     "hold_list_query",
     "holds_page",
     "insert_hold",
@@ -207,12 +208,14 @@ def load_books(
 def _load_holds(conn: Connection, books: dict[uuid.UUID, Book]) -> None:
     holds: dict[uuid.UUID, dict[uuid.UUID, HoldState]] = {account_id: {} for account_id in books}
     rows = conn.execute(
-        select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
+        select(h.id, h.account_id, h.amount, h.expires_at, h.status, h.metadata_).where(
             h.account_id.in_(list(books)), h.status == "active"
         )
     )
     for row in rows:
-        holds[row.account_id][row.id] = HoldState(row.id, row.amount, row.expires_at, row.status)
+        holds[row.account_id][row.id] = HoldState(
+            row.id, row.amount, row.expires_at, row.status, metadata=row.metadata_
+        )
     for account_id, book in books.items():
         book.holds = holds[account_id]
 
@@ -622,11 +625,7 @@ def access_rows(
     k, m, cur = customers.c, meters.c, currencies.c
     customer_id, external_id = customer
     meter_id, event_name = meter
-    held = (
-        select(func.coalesce(func.sum(h.amount), 0))
-        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
-        .scalar_subquery()
-    )
+    held = _held_at(now)
     query = (
         select(
             k.id.label("customer_id"),
@@ -661,19 +660,45 @@ def access_rows(
     return list(conn.execute(query))
 
 
-def account_labels(conn: Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """Per account: its customer's external_id and its currency's decimals (one query), to
-    render the events a transaction emits. The accounts are the ones the caller has locked
-    (the clock's may belong to several tenants)."""
+def _held_at(now: datetime) -> Any:
+    """What an account's holds reserve at ``now`` (active, not past expires_at)."""
+    return (
+        select(func.coalesce(func.sum(h.amount), 0))
+        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
+        .scalar_subquery()
+    )
+
+
+def account_labels(
+    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, Any]:
+    """Per account: its customer's external_id, its currency's decimals and what its holds
+    reserve at ``now`` (one query), to render the events a transaction emits. The accounts
+    are the ones the caller has locked (the clock's may belong to several tenants)."""
     if not account_ids:
         return {}
     query = (
-        select(a.id, customers.c.external_id, currencies.c.decimals)
+        select(a.id, customers.c.external_id, currencies.c.decimals, _held_at(now).label("held"))
         .join(customers, customers.c.id == a.customer_id)
         .join(currencies, currencies.c.id == a.currency_id)
         .where(a.id.in_(sorted(set(account_ids))))
     )
     return {row.id: row for row in conn.execute(every_tenant(query))}
+
+
+def held_sums(
+    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """What each account's holds reserve at ``now`` (accounts without holds are absent):
+    for balance alerts on the available balance, when the writer did not load the holds."""
+    if not account_ids:
+        return {}
+    query = (
+        select(h.account_id, func.sum(h.amount).label("held"))
+        .where(h.account_id.in_(sorted(set(account_ids))), h.status == "active", h.expires_at > now)
+        .group_by(h.account_id)
+    )
+    return {row.account_id: int(row.held) for row in conn.execute(every_tenant(query))}
 
 
 def expiring_grants(

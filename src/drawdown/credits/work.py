@@ -15,8 +15,9 @@ posting entries through ``Book._post``), call it between ``open`` and ``finish``
 writer stores rows of its own table, register them with :meth:`CreditWork.on_flush`, which
 runs after the books are written, in the same transaction. ``finish`` also writes the
 webhook events of what changed (grants created or closed, balances depleted or recovered,
-debt, alert crossings: drawdown.credits.effects) to the outbox. Nothing else needs to change:
-reads (drawdown.credits.read) replay the same Book, so they see what the writer booked."""
+debt, holds placed or resolved, alert crossings: drawdown.credits.effects) to the outbox.
+Nothing else needs to change: reads (drawdown.credits.read) replay the same Book, so they
+see what the writer booked."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.effects import emit_effects
-from drawdown.credits.outbox import notify_holds
 from drawdown.credits.records import AccountKey, AccountRecord
 from drawdown.tenancy import Tenant
 
@@ -128,9 +128,9 @@ class CreditWork:
             book.catch_up(self.now, self.grace)
             book.check(self.now)
         pairs = list(self._opened.values())
-        notify_holds(self.conn, pairs)
-        # Webhook events and balance alerts, decided here under the account locks: the
-        # records still hold the balances before this transaction, the books the new ones.
+        # Webhook events (hold.* included) and balance alerts, decided here under the account
+        # locks: the records still hold the balances before this transaction, the books the
+        # new ones.
         emit_effects(self.conn, pairs, self.now)
         store.flush_books(self.conn, pairs, self.now, self._grant_values)
         for write in self._after_flush:
