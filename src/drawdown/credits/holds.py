@@ -39,6 +39,7 @@ __all__ = [
     "ExceedsHoldAmount",
     "HoldResult",
     "capture_hold",
+    "count_active",
     "create_hold",
     "get_hold",
     "holds_page",
@@ -221,6 +222,11 @@ def holds_page(
     """A page of a tenant's (or one customer's) holds, newest first, with the status
     filter read at ``now`` and applied in the query."""
     return store.holds_page(conn, tenant, customer_id, statuses, now, page)
+
+
+def count_active(conn: Connection, tenant: Tenant, now: datetime) -> int:
+    """The tenant's holds still reserving credits at ``now`` (lazily expired ones left out)."""
+    return store.active_hold_count(conn, tenant, now)
 
 
 def render_hold(row: Any, now: datetime, available_after: int | None = None) -> HoldOut:

@@ -51,6 +51,7 @@ __all__ = [
     "account_labels",
     "accounts_by_id",
     "accounts_of_customers",
+    "active_hold_count",
     "customers_with_debt",
     "due_account_ids",
     "due_accounts_among",
@@ -805,6 +806,14 @@ def open_accounts_of_customer(
     )
     rows = conn.execute(union(grants_open, holds_open))
     return sorted((row[0], row[1]) for row in rows)
+
+
+def active_hold_count(conn: Connection, tenant: Tenant, now: datetime) -> int:
+    """How many of the tenant's holds reserve credits at ``now``."""
+    query = select_owned(tenant, credit_holds, func.count()).where(
+        h.status == "active", h.expires_at > now
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def holds_page(

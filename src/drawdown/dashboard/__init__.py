@@ -15,8 +15,18 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from drawdown.dashboard import auth, customers, data, events, grants, keys, meters, overview
+    from drawdown.dashboard import (
+        auth,
+        customers,
+        data,
+        events,
+        grants,
+        holds,
+        keys,
+        meters,
+        overview,
+    )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for module in (auth, overview, customers, grants, meters, events, keys, data):
+    for module in (auth, overview, customers, grants, holds, meters, events, keys, data):
         app.include_router(module.router)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from drawdown.credits import holds
 from drawdown.dashboard.context import DashCtx
 
 __all__ = ["Panel", "overview_panels"]
@@ -19,5 +20,9 @@ class Panel:
     href: str | None = None
 
 
+def _holds_panel(conn: Connection, ctx: DashCtx) -> Panel:
+    return Panel("Active holds", str(holds.count_active(conn, ctx.tenant, ctx.clock.now())))
+
+
 def overview_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
-    return []
+    return [_holds_panel(conn, ctx)]
