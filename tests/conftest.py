@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ def make_api(test_client: TestClient, database: Database) -> Any:
 
 
 @pytest.fixture
-def api(make_api: Any) -> Api:
+def api(make_api: Callable[..., Api]) -> Api:
     return make_api()
 
 

@@ -10,7 +10,7 @@ PROBLEM_KEYS = {"type", "title", "status", "code", "detail"}
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) >= PROBLEM_KEYS, body
     assert body["status"] == status
     assert body["code"] == code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -15,12 +15,13 @@ from tests.helpers import ingest, make_meter
 from tests.test_errors import assert_problem
 
 
-def _iso(value: Any) -> str:
+def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
 def _events(api: Any, query: str = "") -> list[dict[str, Any]]:
-    return api.ok("GET", "/v1/events?limit=100" + query)["data"]
+    data: list[dict[str, Any]] = api.ok("GET", "/v1/events?limit=100" + query)["data"]
+    return data
 
 
 def test_ingest_stores_events(api: Any, clock: ManualClock) -> None:

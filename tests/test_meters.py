@@ -190,7 +190,10 @@ def test_list_filters_and_status(api: Any) -> None:
     off = api.ok("POST", f"/v1/meters/{b['id']}/deactivate")
     assert off["status"] == "inactive"
     assert api.ok("POST", f"/v1/meters/{b['id']}/deactivate")["status"] == "inactive"
-    ids = lambda q: [m["id"] for m in api.ok("GET", "/v1/meters" + q)["data"]]  # noqa: E731
+
+    def ids(query: str) -> list[str]:
+        return [m["id"] for m in api.ok("GET", "/v1/meters" + query)["data"]]
+
     assert ids("") == [b["id"], a["id"]]
     assert ids("?status=active") == [a["id"]]
     assert ids("?status=inactive") == [b["id"]]

@@ -92,7 +92,7 @@ def test_daily_sum_in_utc(api: Any) -> None:
 
 def test_each_aggregation_across_windows(api: Any) -> None:
     day = datetime(2024, 11, 10, tzinfo=UTC)
-    rows = [
+    rows: list[tuple[datetime, dict[str, Any]]] = [
         (day + timedelta(hours=1), {"v": 4, "user": "a"}),
         (day + timedelta(hours=2), {"v": 2, "user": "b"}),
         (day + timedelta(days=1, hours=1), {"v": 9, "user": "a"}),

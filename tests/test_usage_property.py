@@ -97,7 +97,7 @@ def _clause(clause: dict[str, Any], name: str, ts_us: int, props: dict[str, Any]
         actual = props.get(prop, MISSING)
     if actual is MISSING or not _kind_matches(actual, value):
         return False
-    return {
+    outcome: bool = {
         "eq": actual == value,
         "ne": actual != value,
         "gt": actual > value,
@@ -107,6 +107,7 @@ def _clause(clause: dict[str, Any], name: str, ts_us: int, props: dict[str, Any]
         "like": isinstance(actual, str) and value in actual,
         "not_like": isinstance(actual, str) and value not in actual,
     }[op]
+    return outcome
 
 
 def _matches(flt: dict[str, Any] | None, name: str, ts_us: int, props: dict[str, Any]) -> bool:
@@ -128,7 +129,7 @@ def _aggregate(
     if func == "count":
         return Decimal(len(rows))
     if func == "unique":
-        keys = set()
+        keys: set[tuple[str, object]] = set()
         for _, props in rows:
             v = props.get(prop or "", MISSING)
             if isinstance(v, bool):

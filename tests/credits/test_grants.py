@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from drawdown.credits.clock import sweep_once
 from tests.test_errors import assert_problem
 
 
-def iso(value: Any) -> str:
+def iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 

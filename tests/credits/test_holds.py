@@ -196,7 +196,13 @@ def test_list_filters_validation_and_idempotency(api: Any, setup: Setup, make_ap
     assert [h["id"] for h in listed] == [second["id"], first["id"]]
     active = api.ok("GET", "/v1/holds?status=active")["data"]
     assert [h["id"] for h in active] == [second["id"]]
-    for bad in [{"timeout_s": 0}, {"timeout_s": 86_401}, {"amount": "0"}, {"min_amount": "3"}]:
+    refused: list[dict[str, Any]] = [
+        {"timeout_s": 0},
+        {"timeout_s": 86_401},
+        {"amount": "0"},
+        {"min_amount": "3"},
+    ]
+    for bad in refused:
         body = {"customer_id": setup.customer["id"], "meter_id": "api_calls", "amount": "2", **bad}
         assert_problem(api.post("/v1/holds", json=body), 422, "validation_error")
     body = {"customer_id": setup.customer["id"], "currency_id": setup.currency["id"], "amount": "1"}

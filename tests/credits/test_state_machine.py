@@ -187,7 +187,7 @@ class CreditMachine(RuleBasedStateMachine):
             sweep_once(self.database, self.clock.now())
         now = self.clock.now()
         at = now - timedelta(minutes=15)
-        assert now - GRACE < at < self.grant_keys[-1][2].expires_at  # type: ignore[operator]
+        assert now - GRACE < at < self.grant_keys[-1][2].expires_at
         event = {
             "identifier": f"e{next(self.counter)}",
             "name": "api_calls",
@@ -329,7 +329,7 @@ class CreditMachine(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_credit_state_machine(make_api: Any, database: Any, clock: Any) -> None:
-    machine = type(
+    machine: Any = type(
         "BoundCreditMachine",
         (CreditMachine,),
         {"make_api": staticmethod(make_api), "database": database, "clock": clock},

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-def signed_in(app: Any, database: Database) -> Callable[..., Dash]:
+def signed_in(app: Any, database: Database) -> Iterator[Callable[..., Dash]]:
     """``signed_in(scope=..., mode=..., organization_id=...)`` -> a fresh client and key."""
     clients: list[TestClient] = []
 
@@ -78,7 +78,7 @@ def signed_in(app: Any, database: Database) -> Callable[..., Dash]:
         clients.append(client)
         return Dash(client, new_key(database, **kwargs))
 
-    yield factory  # type: ignore[misc]
+    yield factory
     for client in clients:
         client.close()
 
@@ -161,7 +161,7 @@ def browser_page(chromium: Any, live_url: str, request: pytest.FixtureRequest) -
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     if report.when == "call":

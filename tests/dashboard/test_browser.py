@@ -188,7 +188,12 @@ def test_seed_flows_usage_grants_and_ledger(
 def test_script_names_render_as_text_and_run_nothing(browser_page: Any, database: Database) -> None:
     page = browser_page
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     sign_in(page, new_key(database).secret)
     customer_id = add_customer(page, "x@example.com", XSS, XSS)
     page.goto("/dashboard/customers")

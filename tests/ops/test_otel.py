@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,8 +48,9 @@ def _run(tmp_path: Path, extra_env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _spans(text: str) -> list[dict[str, object]]:
-    spans, depth, start = [], 0, 0
+def _spans(text: str) -> list[dict[str, Any]]:
+    spans: list[dict[str, Any]] = []
+    depth, start = 0, 0
     for index, char in enumerate(text):  # the console exporter prints indented JSON objects
         if char == "{":
             depth, start = depth + 1, index if depth == 0 else start
@@ -66,8 +68,8 @@ def test_console_exporter_traces_requests_and_sql(tmp_path: Path) -> None:
     names = {str(span["name"]) for span in spans}
     assert "GET /v1/customers" in names
     assert not any("healthz" in name for name in names)
-    assert any(span["attributes"].get("db.system") == "sqlite" for span in spans)  # type: ignore[union-attr]
-    assert all(span["resource"]["attributes"]["service.name"] == "dd-test" for span in spans)  # type: ignore[index]
+    assert any(span["attributes"].get("db.system") == "sqlite" for span in spans)
+    assert all(span["resource"]["attributes"]["service.name"] == "dd-test" for span in spans)
 
 
 def test_nothing_is_traced_without_otel_variables(tmp_path: Path) -> None:

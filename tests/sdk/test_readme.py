@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def sdk_example() -> str:
     section = README.read_text().split("## Python SDK", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 1, "the Python SDK section has one example"
     return blocks[0]
 
@@ -44,7 +44,7 @@ def test_readme_seed_flow_runs(live_url: str, api_key: str, tmp_path: Path) -> N
 
 def curl_quickstart() -> str:
     section = README.read_text().split("## Quickstart with curl", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 1, "the curl quickstart has one block"
     return blocks[0]
 

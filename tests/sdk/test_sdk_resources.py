@@ -4,15 +4,19 @@ against a real server process on both databases."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 import drawdown
 
 
-def _events(customer_ext: str, count: int, tokens: int = 100, prefix: str = "e") -> list[dict]:
+def _events(
+    customer_ext: str, count: int, tokens: int = 100, prefix: str = "e"
+) -> list[dict[str, Any]]:
     return [
         {
             "identifier": f"{prefix}-{i}",
@@ -127,7 +131,7 @@ def test_ingest_all_stops_at_a_bad_batch(client: drawdown.Client) -> None:
 
 
 def test_async_ingest_all_concurrently(live_url: str, api_key: str) -> None:
-    async def events():  # type: ignore[no-untyped-def]
+    async def events() -> AsyncIterator[dict[str, Any]]:
         for event in _events("u2", 23):
             yield event
 
@@ -167,7 +171,11 @@ def test_grants_ledger_balance_access(client: drawdown.Client) -> None:
 
     [balance] = client.balances.list(customer_id=customer.id)
     assert balance.currency_id == meter.currency_id
-    assert (balance.available, balance.debt, balance.pending) == (Decimal("7.00"), 0, 0)
+    assert (balance.available, balance.debt, balance.pending) == (
+        Decimal("7.00"),
+        Decimal(0),
+        Decimal(0),
+    )
     assert client.balances.list(external_customer_id="u1") == [balance]
 
     access = client.access.check(meter.id, external_customer_id="u1")
@@ -205,7 +213,7 @@ def test_grant_expire_and_pending(client: drawdown.Client) -> None:
         microsecond=pending.effective_at.microsecond
     )
     [balance] = client.balances.list(customer_id=customer.id)
-    assert (balance.available, balance.pending) == (0, Decimal("5"))
+    assert (balance.available, balance.pending) == (Decimal(0), Decimal("5"))
 
     now_grant = client.credit_grants.create(
         customer_id=customer.id, currency_id=usd.id, amount="2.50"

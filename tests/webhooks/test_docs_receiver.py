@@ -24,7 +24,7 @@ class _Quiet(WSGIRequestHandler):
 
 
 def _receiver_example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     (block,) = [b for b in blocks if "webhook.verify(" in b]
     return block
 

@@ -25,7 +25,8 @@ def _next_attempt_in(database: Database, clock: ManualClock) -> timedelta:
                 webhook_deliveries.c.status == "pending"
             )
         ).one()
-    return due - clock.now()
+    gap: timedelta = due - clock.now()
+    return gap
 
 
 def _customer(api: Any, name: str) -> None:

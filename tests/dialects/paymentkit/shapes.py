@@ -137,7 +137,7 @@ def assert_shape(obj: Any, type_name: str, where: str = "") -> None:
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     """Payment Kit's error body: exactly {error: string, code: string}."""
     assert response.status_code == status, (response.status_code, response.text)
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == {"error", "code"}, body
     assert isinstance(body["error"], str) and body["error"], body
     assert body["code"] == code, body

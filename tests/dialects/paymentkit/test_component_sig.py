@@ -143,7 +143,7 @@ def test_tampered_requests_are_refused(test_client: Any, database: Any, clock: A
     register(database, app.public_hex)
     url = f"{BASE}/meters?livemode=false&pageSize=10"
     assert call(test_client, app, clock, "POST", url, GUIDE_METER).status_code == 200
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "body": {"body": {**GUIDE_METER, "unit": "tokens"}},
         "query": {"url": f"{BASE}/meters?livemode=false&pageSize=11"},
         "path": {"url": f"{BASE}/meter-events?livemode=false&pageSize=10"},
@@ -151,7 +151,7 @@ def test_tampered_requests_are_refused(test_client: Any, database: Any, clock: A
     }
     for name, signed_instead in cases.items():
         other = {**GUIDE_METER, "event_name": f"tampered.{name}"}
-        sent = {"method": "POST", "url": url, "body": other}
+        sent: dict[str, Any] = {"method": "POST", "url": url, "body": other}
         signing = {**sent, **signed_instead}
         if name == "body":
             signing["body"] = {**other, "unit": "tokens"}

@@ -45,7 +45,7 @@ def test_grant_validation(pk: Any, clock: Any) -> None:
     meter = create_meter(pk)
     cur = meter["currency_id"]
     base = {"customer_id": "did:x", "currency_id": cur, "category": "paid"}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"amount": "1.001"}, "amount"),  # more places than the currency's 2
         ({"amount": "-1"}, "amount"),
         ({"amount": "1", "priority": 101}, "priority"),

@@ -74,7 +74,7 @@ def test_meter_filter_needs_one_event_name(api: Any) -> None:
         body = {"name": "Meter", "filter": filter_, "aggregation": {"func": "count"}}
         return api.post("/polar/v1/meters/", json=body)
 
-    refused = [
+    refused: list[dict[str, Any]] = [
         {"conjunction": "and", "clauses": []},
         {"conjunction": "and", "clauses": [{"property": "tier", "operator": "eq", "value": "pro"}]},
         {"conjunction": "or", "clauses": [name_is("a"), name_is("b")]},

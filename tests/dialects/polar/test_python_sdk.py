@@ -24,6 +24,7 @@ def polar(live_server: LiveServer, polar_key: PolarKey) -> Iterator[Polar]:
 def test_customer_lifecycle(polar: Polar, polar_key: PolarKey) -> None:
     created = polar.customers.create(
         request={
+            "type": "individual",
             "email": "user@example.com",
             "name": "John Doe",
             "external_id": "user_123",
@@ -56,9 +57,13 @@ def test_customer_lifecycle(polar: Polar, polar_key: PolarKey) -> None:
 
 
 def test_duplicate_external_id_is_a_422_the_sdk_parses(polar: Polar) -> None:
-    polar.customers.create(request={"email": "a@example.com", "external_id": "dup"})
+    polar.customers.create(
+        request={"type": "individual", "email": "a@example.com", "external_id": "dup"}
+    )
     with pytest.raises(models.HTTPValidationError) as invalid:
-        polar.customers.create(request={"email": "b@example.com", "external_id": "dup"})
+        polar.customers.create(
+            request={"type": "individual", "email": "b@example.com", "external_id": "dup"}
+        )
     detail = invalid.value.data.detail
     assert detail is not None and len(detail) == 1
     assert detail[0].loc == ["body", "external_id"]
@@ -69,7 +74,11 @@ def test_duplicate_external_id_is_a_422_the_sdk_parses(polar: Polar) -> None:
 def test_customer_pages_with_next(polar: Polar) -> None:
     made = [
         polar.customers.create(
-            request={"email": f"user{i}@example.com", "external_id": f"ext-{i}"}
+            request={
+                "type": "individual",
+                "email": f"user{i}@example.com",
+                "external_id": f"ext-{i}",
+            }
         ).id
         for i in range(7)
     ]
@@ -94,11 +103,15 @@ def test_customer_pages_with_next(polar: Polar) -> None:
 
 
 def test_delete_by_id_and_reuse_external_id(polar: Polar) -> None:
-    first = polar.customers.create(request={"email": "x@example.com", "external_id": "again"})
+    first = polar.customers.create(
+        request={"type": "individual", "email": "x@example.com", "external_id": "again"}
+    )
     polar.customers.delete(id=first.id)
     with pytest.raises(models.ResourceNotFound):
         polar.customers.get_external(external_id="again")
-    second = polar.customers.create(request={"email": "x@example.com", "external_id": "again"})
+    second = polar.customers.create(
+        request={"type": "individual", "email": "x@example.com", "external_id": "again"}
+    )
     assert second.id != first.id
 
 
@@ -121,7 +134,7 @@ def native_get(server: LiveServer, key: PolarKey, path: str) -> Any:
 def test_meter_create_get_list_update(
     polar: Polar, live_server: LiveServer, polar_key: PolarKey
 ) -> None:
-    meter = polar.meters.create(request=API_USAGE_METER)
+    meter = polar.meters.create(request=models.MeterCreate(**API_USAGE_METER))
     assert isinstance(meter.aggregation, models.PropertyAggregation)
     assert meter.aggregation.func == "sum" and meter.aggregation.property == "units"
     assert meter.filter_.clauses[0].value == "api_usage"  # type: ignore[union-attr]
@@ -146,9 +159,14 @@ def test_meter_create_get_list_update(
 def test_grant_by_negative_event_then_consume(
     polar: Polar, live_server: LiveServer, polar_key: PolarKey
 ) -> None:
-    polar.meters.create(request=API_USAGE_METER)
+    polar.meters.create(request=models.MeterCreate(**API_USAGE_METER))
     polar.customers.create(
-        request={"email": "user@example.com", "name": "John Doe", "external_id": "user_123"}
+        request={
+            "type": "individual",
+            "email": "user@example.com",
+            "name": "John Doe",
+            "external_id": "user_123",
+        }
     )
     granted = polar.events.ingest(
         request={
@@ -242,8 +260,10 @@ def test_ingest_422_is_parsed_by_the_sdk(polar: Polar) -> None:
 
 
 def test_events_pages(polar: Polar) -> None:
-    polar.customers.create(request={"email": "p@example.com", "external_id": "pager"})
-    events = [
+    polar.customers.create(
+        request={"type": "individual", "email": "p@example.com", "external_id": "pager"}
+    )
+    events: list[models.EventsModelTypedDict] = [
         {
             "name": "page_view",
             "external_customer_id": "pager",
@@ -259,7 +279,9 @@ def test_events_pages(polar: Polar) -> None:
         page = polar.events.list(limit=2, page=number, sorting=[models.EventSortProperty.TIMESTAMP])
         assert isinstance(page, models.ListResourceEvent)
         assert (page.pagination.total_count, page.pagination.max_page) == (5, 3)
-        seen += [event.metadata["n"] for event in page.items]
+        for event in page.items:
+            assert isinstance(event, models.UserEvent)
+            seen.append(event.metadata["n"])
     assert seen == [0, 1, 2, 3, 4]
     one = polar.events.list(name=["page_view"], external_customer_id="pager", limit=1)
     assert isinstance(one, models.ListResourceEvent)
@@ -269,11 +291,13 @@ def test_events_pages(polar: Polar) -> None:
 
 
 def test_quantities_by_day(polar: Polar) -> None:
-    meter = polar.meters.create(request=API_USAGE_METER)
-    polar.customers.create(request={"email": "q@example.com", "external_id": "q"})
+    meter = polar.meters.create(request=models.MeterCreate(**API_USAGE_METER))
+    polar.customers.create(
+        request={"type": "individual", "email": "q@example.com", "external_id": "q"}
+    )
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     noon = today - timedelta(hours=12)  # yesterday 12:00 UTC
-    events = [
+    events: list[models.EventsModelTypedDict] = [
         {
             "name": "api_usage",
             "external_customer_id": "q",
@@ -323,9 +347,11 @@ def test_quantities_by_day(polar: Polar) -> None:
 
 
 def test_customer_meters_page_with_next(polar: Polar) -> None:
-    polar.meters.create(request=API_USAGE_METER)
+    polar.meters.create(request=models.MeterCreate(**API_USAGE_METER))
     made = [
-        polar.customers.create(request={"email": f"m{i}@example.com", "external_id": f"m{i}"}).id
+        polar.customers.create(
+            request={"type": "individual", "email": f"m{i}@example.com", "external_id": f"m{i}"}
+        ).id
         for i in range(5)
     ]
     page = polar.customer_meters.list(limit=2)

@@ -29,7 +29,7 @@ def test_the_seed_flow_with_spaire_sdk(
     assert customer.external_id == "spaire_1"
     assert customer.avatar_url.startswith("https://www.gravatar.com/avatar/")
     assert spaire.customers.get_external(external_id="spaire_1") == customer
-    meter = spaire.meters.create(request=API_USAGE_METER)
+    meter = spaire.meters.create(request=models.MeterCreate(**API_USAGE_METER))
     assert spaire.meters.get(id=meter.id) == meter
 
     granted = spaire.events.ingest(
