@@ -1,4 +1,4 @@
-"""``python -m bench [sqlite|postgresql]``: every figure of DESIGN section 8 in one run."""
+"""``python -m bench [sqlite|postgresql]``: every performance figure in one run."""
 
 from __future__ import annotations
 

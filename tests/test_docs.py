@@ -65,8 +65,9 @@ def documents() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def extract(path: Path) -> Iterator[Example]:
-    """The runnable fenced blocks of one Markdown file, in order."""
+def extract(path: Path, *, skipped: bool = False) -> Iterator[Example]:
+    """The runnable fenced blocks of one Markdown file, in order (with ``skipped``, also the
+    ones marked not to run)."""
     lines = path.read_text().splitlines()
     index = 0
     while index < len(lines):
@@ -84,7 +85,7 @@ def extract(path: Path) -> Iterator[Example]:
         index += 1  # the closing fence
         language = info.split()[0].lower() if info else ""
         before = next((line for line in reversed(lines[:start]) if line.strip()), "")
-        if language in RUNNERS and not SKIP.search(before):
+        if language in RUNNERS and (skipped or not SKIP.search(before)):
             yield Example(path, start + 1, language, "\n".join(body) + "\n")
 
 
@@ -171,6 +172,51 @@ def test_the_extractor_follows_the_convention(tmp_path: Path) -> None:
     )
     found = [(e.language, e.code, e.line) for e in extract(doc)]
     assert found == [("sh", "echo one\n", 2), ("python", "print('```')\n", 12)]
+
+
+# ``drawdown`` as a command (not ``.venv/bin/drawdown``, not inside a word or a path).
+BARE_DRAWDOWN = re.compile(r"(?:^|[\s;&|(])drawdown(?=\s|$)")
+ACTIVATES = re.compile(r"^\s*(?:source|\.)\s+\.venv/bin/activate\b", re.MULTILINE)
+
+
+def test_shell_examples_find_drawdown_in_the_virtualenv() -> None:
+    """``make run`` puts ``drawdown`` in .venv/bin, not on PATH: a shell example calls
+    ``.venv/bin/drawdown`` or activates the virtualenv first. (The runner below puts the
+    venv on PATH, so it cannot see this.)"""
+    bare = []
+    for path in documents():
+        for example in extract(path, skipped=True):
+            if example.language == "python" or ACTIVATES.search(example.code):
+                continue
+            for line in example.code.splitlines():
+                command = line.split(" #", 1)[0]
+                if not command.lstrip().startswith("#") and BARE_DRAWDOWN.search(command):
+                    bare.append(f"{example.where}: {line.strip()}")
+    assert not bare, "\n".join(bare)
+
+
+# Citations of the design document users do not have: its name, a "rule N" or a
+# "section N" (spelled in pieces so this file does not match itself).
+CITATION = re.compile("DES" + r"IGN\b|\b[Rr]ules?(?:\s|\s*#\s*)+\d|\bsection\s+\d")
+CITING_SUFFIXES = {".py", ".md", ".mjs", ".html", ".j2", ".toml", ".txt", ".yaml", ".yml"}
+
+
+def test_nothing_cites_the_design_document() -> None:
+    """Code, comments, docstrings and docs state a rule itself, never a numbered rule of a
+    document that is not in the repository."""
+    files = [ROOT / "README.md"]
+    for folder in ("src", "docs", "tests", "bench"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in CITING_SUFFIXES]
+    found = []
+    for path in files:
+        parts = path.relative_to(ROOT).parts
+        if "node_modules" in parts or any(part.startswith(".") for part in parts):
+            continue  # installed packages (tests/js/node_modules, tests/.polar-sdk-*)
+        text = path.read_text(errors="replace")
+        for match in CITATION.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.relative_to(ROOT)}:{line}: {match.group()!r}")
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.slow

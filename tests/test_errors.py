@@ -1,4 +1,4 @@
-"""The one error shape (DESIGN section 4), for every kind of failure."""
+"""The one error shape (RFC 9457 problem details with a stable code), for every kind of failure."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """A client generated from /openapi.json with openapi-python-client works against the API:
 it creates a customer, a meter and a grant, reads them back as typed models, and gets a
-typed ``Problem`` for a 404 and a 422.
+typed ``Problem`` for a 404, a 422 and a 429 (a key over its rate limit); Payment Kit's
+record times come back as datetimes.
 
 The generator is run during the test, into a temporary folder, so the client always
 matches today's schema. openapi-python-client pins an older typer than drawdown's CLI, so it
@@ -137,9 +138,51 @@ def test_the_generated_client_round_trips_and_types_its_errors(
         assert isinstance(missing.parsed, models.Problem)
         assert missing.parsed.code == "not_found"
 
+        pk_create = _mod(generated, "api.paymentkit.paymentkit_meters_create")
+        pk_meter = pk_create.sync(
+            client=client,
+            body=models.PaymentKitMeterCreate(
+                name="Generated client calls", event_name="genclient.calls", unit="calls"
+            ),
+        )
+        assert isinstance(pk_meter, models.PaymentKitMeter)
+        assert pk_meter.created_at.tzinfo is not None  # format: date-time on its ISO times
+
         invalid = api.sync_detailed(client=client, body=models.CustomerCreate(email="nope"))
         assert invalid.status_code == 422
         assert isinstance(invalid.parsed, models.Problem)
         assert [(e.loc, e.msg) for e in invalid.parsed.errors] == [
             (["body", "email"], "must be an email address such as user@example.com")
         ]
+
+
+def test_the_generated_client_types_a_rate_limited_answer(
+    generated: ModuleType, database: Database
+) -> None:
+    list_customers = _mod(generated, "api.customers.customers_list")
+    polar_list = _mod(generated, "api.polar.polar_customers_list")
+    pk_list = _mod(generated, "api.paymentkit.paymentkit_meters_list")
+    models = _mod(generated, "models")
+    with database.write() as conn:
+        org = keys.create_organization(conn, "generated client limited")
+        secret = keys.create_key(conn, Tenant(org, "test"), "full").secret
+    settings = Settings(
+        database_url=database.url, run_clock_in_server=False,
+        rate_limit_requests_per_s=0.01, rate_limit_burst=1,
+    )  # fmt: skip
+    with ThreadedServer(create_app(settings, database)) as server:
+        # An undocumented status would raise UnexpectedStatus instead of parsing.
+        client = generated.AuthenticatedClient(
+            base_url=server.url, token=secret, raise_on_unexpected_status=True
+        )
+        assert list_customers.sync_detailed(client=client).status_code == 200
+        refused = list_customers.sync_detailed(client=client)
+        assert refused.status_code == 429
+        assert isinstance(refused.parsed, models.Problem)
+        assert refused.parsed.code == "rate_limited"
+        assert int(refused.headers["retry-after"]) >= 1
+        polar = polar_list.sync_detailed(client=client)
+        assert polar.status_code == 429 and isinstance(polar.parsed, models.PolarError)
+        paymentkit = pk_list.sync_detailed(client=client)
+        assert paymentkit.status_code == 429
+        assert isinstance(paymentkit.parsed, models.PaymentKitError)

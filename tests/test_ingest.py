@@ -1,4 +1,5 @@
-"""Ingest: DESIGN rules 3, 4, 8, 10, 11 and the Usage handed to the credit engine."""
+"""Ingest: unique identifiers, atomic batches, the time window, inactive meters, unknown
+external customers, and the Usage handed to the credit engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ingest with the credit engine: balances are exact when ingest returns (rules 1, 7, 11)."""
+"""Ingest with the credit engine: balances are exact when ingest returns (debt,
+negative usage, claimed events)."""
 
 from __future__ import annotations
 

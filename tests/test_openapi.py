@@ -53,7 +53,11 @@ def test_every_error_is_documented_in_its_surface_shape(schema: dict[str, Any]) 
         if path in ("/healthz", "/readyz"):  # health checks: no key, no error shapes
             continue
         errors = {code: r for code, r in op["responses"].items() if code[0] in "45"}
-        assert {"401", "403", "404"} <= set(errors), (method, path)
+        assert {"401", "403", "404", "429"} <= set(errors), (method, path)
+        limited = errors["429"]["headers"]  # every call with a key spends its rate limit
+        assert set(limited) == {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                                "RateLimit-Reset"}, (method, path)  # fmt: skip
+        assert all(h["required"] and h["schema"]["type"] == "integer" for h in limited.values())
         for code, response in errors.items():
             ((media, content),) = response["content"].items()
             ref = content["schema"]["$ref"].rsplit("/", 1)[1]
@@ -110,6 +114,26 @@ def test_times_are_date_time(schema: dict[str, Any]) -> None:
     for name in ("Customer", "Meter", "Grant", "PolarCustomer", "PolarMeter"):
         assert components[name]["properties"]["created_at"]["format"] == "date-time", name
     assert components["Event"]["properties"]["timestamp"]["format"] == "date-time"
+    for name in (
+        "PaymentKitMeter",
+        "PaymentKitMeterEvent",
+        "PaymentKitCreditGrant",
+        "PaymentKitCreditTransaction",
+        "PaymentKitCustomer",
+        "PaymentKitPaymentCurrency",
+    ):  # ISO strings on Payment Kit's wire; its other times are unix-second integers
+        for field in ("created_at", "updated_at"):
+            assert components[name]["properties"][field]["format"] == "date-time", name
+    # Any time sent as a string, on any surface, says so (``*_at``, ``timestamp``).
+    untyped = [
+        (name, field)
+        for name, body in components.items()
+        for field, prop in (body.get("properties") or {}).items()
+        if field.endswith("_at") or field == "timestamp"
+        for option in prop.get("anyOf", [prop])
+        if option.get("type") == "string" and option.get("format") != "date-time"
+    ]
+    assert not untyped
     grant = components["GrantCreate"]["properties"]
     assert {"type": "string", "format": "date-time"} in grant["expires_at"]["anyOf"]
     assert grant["amount"]["anyOf"][0]["pattern"] == "^[0-9]+(\\.[0-9]+)?$"

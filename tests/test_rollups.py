@@ -1,5 +1,5 @@
 """Usage rollups answer exactly what raw aggregation answers (on SQLite and PostgreSQL):
-maintained by ingest, moved by claims (rule 11), rebuilt in chunks for a meter made after
+maintained by ingest, moved by claims, rebuilt in chunks for a meter made after
 its events were stored, with late events in their bucket."""
 
 from __future__ import annotations

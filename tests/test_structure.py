@@ -1,4 +1,4 @@
-"""The layer rules of DESIGN section 6, read from the source (imports and names):
+"""The layer rules, read from the source (imports and names):
 
 - only ``store.py`` files and ``db/`` import ``drawdown.db.tables``;
 - no module outside ``db/`` branches on the database backend (``dialect.name``): the

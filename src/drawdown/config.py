@@ -35,12 +35,12 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=1000, ge=1, le=10_000)
     max_page_limit: int = Field(default=100, ge=1, le=1000)
 
-    # Time window for event timestamps (DESIGN rule 8).
+    # Time window for event timestamps: older than the max age or further ahead is a 422.
     max_event_age_s: int = Field(default=35 * 24 * 3600, ge=60)
     max_event_future_s: int = Field(default=300, ge=0)
 
     # A grant's expiration is booked this long after its expires_at, so usage reported a
-    # little late still draws the credits live when it happened (DESIGN rule 5). At most
+    # little late still draws the credits live when it happened, not paid credits or debt. At most
     # the late-event window (max_event_age_s).
     expiry_grace_s: int = Field(default=DEFAULT_EXPIRY_GRACE_S, ge=0)
 

@@ -21,9 +21,9 @@ class Usage:
     customer_id: uuid.UUID
     currency_id: uuid.UUID
     # value x meter rate in the currency's base units (drawdown.money.units_from_decimal).
-    # Positive draws credits down; negative grants credits (DESIGN rule 7).
+    # Positive draws credits down; negative grants credits (a promotional grant of that size).
     amount_units: int
-    # The event's timestamp: grants active then are drawn first (DESIGN rule 5).
+    # The event's timestamp: grants active then are drawn first, then grants active now.
     timestamp: datetime
     # For a negative (granting) event: when the created grant expires, if the event said so.
     expires_at: datetime | None = None

@@ -2,9 +2,10 @@
 events, meters and credits never import each other in a loop.
 
 - ingest: events validates, prices and stores a batch; credits draws the stored consuming
-  events down, in the same transaction (DESIGN rules 1, 3, 5-8, 10, 13);
+  events down, in the same transaction (uncovered usage becomes debt, never a refusal;
+  duplicates change nothing; accounts locked in one order);
 - a customer that gets an external id (created with one, or given one later) claims the
-  events already stored under it, and credits draws those down now (rule 11).
+  events already stored under it, and credits draws those down now.
 
 The HTTP layers (native api.py files and the dialects) call these; the domains do not."""
 
@@ -59,7 +60,8 @@ def ingest(
 def claim_customer_events(
     conn: Connection, tenant: Tenant, customer: CustomerRecord, now: datetime
 ) -> int:
-    """DESIGN rule 11: the stored events of the customer's external id that no customer had
+    """Events for an unknown external id are kept: the stored events of the customer's
+    external id that no customer had
     become this customer's, and those that consume are drawn down now, in timestamp order.
     Returns how many events were claimed."""
     assert customer.external_id is not None
@@ -100,7 +102,7 @@ def delete_customer(
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> None:
-    """DESIGN rule 19: the customer's open grants are voided and its holds released (reason
+    """Deleting a customer: its open grants are voided and its holds released (reason
     ``customer_deleted``), then it is soft-deleted: its history stays and its external_id
     is free again, so events sent for it later wait unclaimed as for any unknown customer."""
     close_customer_credits(conn, tenant, row.id, now, grace)

@@ -1,4 +1,4 @@
-"""Rule 16: thresholds have state; one event per crossing, re-armed only past the margin,
+"""Alerts have state: one event per crossing, re-armed only past the margin,
 evaluated in the transaction that moved the balance (ingest, grants, voids, the clock)."""
 
 from __future__ import annotations
@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
 from drawdown.clock import ManualClock
 from drawdown.credits.clock import sweep_once
 from drawdown.db.engine import Database
+from drawdown.db.tables import balance_alert_states
 from tests.credits.conftest import Setup
+from tests.dialects.test_query_counts import counted
 
 _seq = iter(range(1_000_000))
 
@@ -192,3 +196,45 @@ def test_alert_validation_and_crud(setup: Setup) -> None:
     assert api.ok("POST", f"/v1/alerts/{made['id']}/enable")["enabled"]
     api.ok("DELETE", f"/v1/alerts/{made['id']}", 204)
     assert api.get(f"/v1/alerts/{made['id']}").status_code == 404
+
+
+def _state_statements(statements: list[str]) -> list[str]:
+    return [s for s in statements if "balance_alert_states" in s]
+
+
+def test_moves_above_every_band_touch_no_state(setup: Setup, database: Database) -> None:
+    """Above threshold + margin the state is known from the balance: such moves read and
+    write no state; the first move into the band seeds it, the crossing still fires once."""
+    alert(setup, thresholds=[{"code": "low", "value": "10"}], rearm_margin="5")
+    setup.grant("100")
+    with counted(database) as statements:
+        for _ in range(3):
+            use(setup, 20)  # 80, 60, 40
+    assert _state_statements(statements) == []
+    with database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(balance_alert_states)).scalar() == 0
+    use(setup, 27)  # 13: inside the band (10, 15]: seeded ok
+    with database.read() as conn:
+        rows = conn.execute(select(balance_alert_states.c.state)).scalars().all()
+    assert rows == ["ok"]
+    use(setup, 4)  # 9: crosses
+    (low,) = events(setup.api, "credit.balance_low")
+    assert (low["balance"], low["previous_balance"]) == ("9.00", "13.00")
+
+
+def test_reenabling_an_alert_starts_its_states_afresh(setup: Setup) -> None:
+    """A balance that moved while the alert was off is not compared with the old state: the
+    state is seeded again (without firing), so the next real crossing fires."""
+    created = alert(
+        setup, thresholds=[{"code": "low", "value": "50", "notify_on": ["triggered", "resolved"]}]
+    )
+    setup.grant("100")
+    use(setup, 60)  # 40: crosses
+    assert len(events(setup.api, "credit.balance_low")) == 1
+    setup.api.ok("POST", f"/v1/alerts/{created['id']}/disable")
+    setup.grant("160")  # 200, unseen
+    setup.api.ok("POST", f"/v1/alerts/{created['id']}/enable")
+    use(setup, 1)  # 199: far above, nothing to say
+    assert events(setup.api, "credit.balance_recovered") == []
+    use(setup, 160)  # 39: a new crossing
+    assert len(events(setup.api, "credit.balance_low")) == 2

@@ -1,4 +1,4 @@
-"""The ledger invariants of DESIGN rule 12, checked against what is stored."""
+"""The ledger invariants, checked against what is stored."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""A small reference model of the credit rules (DESIGN section 3), written apart from the
+"""A small reference model of the credit rules, written apart from the
 engine, for the state-machine test. Amounts are integer cents; times are datetimes.
 
-Grants move as the writer books them (an expiration ``grace`` after expires_at, rule 5);
-reads see a grant past its expires_at as expired. Holds (rule 17) reserve available
+Grants move as the writer books them (an expiration ``grace`` after expires_at);
+reads see a grant past its expires_at as expired. Holds reserve available
 credits until captured, released or expired."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The engine's pure core (DESIGN rules 5, 6, 8, 9) on hand-made grants."""
+"""The engine's pure core (drawdown order, debt paid first, time, void and expire) on
+hand-made grants."""
 
 from __future__ import annotations
 

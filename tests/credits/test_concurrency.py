@@ -1,4 +1,4 @@
-"""Rule 13: several OS processes ingest for the same customers against one PostgreSQL
+"""Concurrency: several OS processes ingest for the same customers against one PostgreSQL
 database at once. Afterwards the ledger balances exactly and no event is applied twice."""
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def test_processes_ingesting_for_the_same_customers(api: Any, database: Database
 def test_customer_created_while_its_events_are_being_ingested(
     api: Any, database: Database, settings: Any, clock: Any
 ) -> None:
-    """Rule 11 under concurrency: the creation waits for the in-flight batch, then claims it."""
+    """Claiming under concurrency: the creation waits for the in-flight batch, then claims it."""
     import threading
 
     from drawdown import flows as events

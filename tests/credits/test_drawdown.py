@@ -1,4 +1,5 @@
-"""Drawdown inside ingest (DESIGN rules 1, 5, 6, 7, 8, 11, 14), through the HTTP API. These
+"""Drawdown inside ingest (debt, order, debt paid first, negative usage, time, unknown
+customers, durability), through the HTTP API. These
 are also the worked examples of docs/credits.md."""
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ def test_two_grants_priority_then_expiry(
 
 def test_debt_then_top_up(api: Any, setup: Any, ledger_checked: None) -> None:
     setup.grant("2")
-    assert ingest(api, use(5))["inserted"] == 1  # usage is a fact: never rejected (rule 1)
+    assert ingest(api, use(5))["inserted"] == 1  # usage is a fact: never rejected
     balance = setup.balance()
     assert (balance["available"], balance["debt"]) == ("0.00", "3.00")
     access = api.ok("GET", f"/v1/customers/{setup.customer['id']}/access?meter=api_calls")
     assert access["has_access"] is False and access["debt"] == "3.00"
     top_up = setup.grant("10")
-    assert top_up["remaining"] == "7.00"  # the debt was paid first (rule 6)
+    assert top_up["remaining"] == "7.00"  # the debt was paid first
     balance = setup.balance()
     assert (balance["available"], balance["debt"]) == ("7.00", "0.00")
     assert ledger(api) == [
@@ -106,7 +107,7 @@ def test_late_event_after_expiry(
     clock.advance(timedelta(hours=2))
     replacement = setup.grant("5")
     # The event happened while `expiring` was active, but it arrives after the grant expired:
-    # expired credits are gone for every read and write (rule 8), so `replacement` pays.
+    # expired credits are gone for every read and write, so `replacement` pays.
     ingest(api, use(3, timestamp=iso(start + timedelta(minutes=30))))
     grants = {g["id"]: g for g in api.ok("GET", "/v1/credit-grants")["data"]}
     assert (

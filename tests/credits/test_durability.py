@@ -1,4 +1,4 @@
-"""Rule 14: when ingest returns 200, events and ledger entries are committed; a crash at any
+"""Durability: when ingest returns 200, events and ledger entries are committed; a crash at any
 point loses nothing acknowledged and leaves no batch half-applied; resending every batch
 afterwards books each event exactly once. The crash is a SIGKILL of a real server process
 while batches are in flight."""

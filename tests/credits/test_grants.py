@@ -122,7 +122,7 @@ def test_expiry_is_immediate_for_reads_and_booked_by_the_clock(
         created["id"]
     ]
     assert api.ok("GET", "/v1/credit-grants?status=active")["data"] == []
-    # The expiration is booked an expiry grace (default 1 h) after expires_at (rule 5).
+    # The expiration is booked an expiry grace (default 1 h) after expires_at.
     assert sweep_once(database, clock.now()) == 0
     clock.advance(timedelta(minutes=59))
     assert sweep_once(database, clock.now()) == 0

@@ -1,4 +1,4 @@
-"""Holds (DESIGN rule 17) through the native API: reserve, capture, release, expire."""
+"""Holds through the native API: reserve, capture, release, expire."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rule 17 under concurrency: 8 OS processes place 200 holds at once against one PostgreSQL
+"""Holds under concurrency: 8 OS processes place 200 holds at once against one PostgreSQL
 database, on a balance that fits 50 of them. Exactly 50 succeed, in full; none
 oversubscribes; their captures and releases then settle the balance to the unit."""
 

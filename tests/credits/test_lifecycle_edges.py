@@ -1,5 +1,5 @@
-"""The credit lifecycle's edges: the expiry grace (DESIGN rule 5) and deleting a customer
-(rule 19)."""
+"""The credit lifecycle's edges: the expiry grace (late events still draw
+expired credits) and deleting a customer (grants voided, holds released)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ PAGES = [
     "/dashboard/meters/new",
     "/dashboard/events",
     "/dashboard/api-keys",
+    "/dashboard/webhooks",
 ]
 XSS = "<script>alert(1)</script>"
 

@@ -1,4 +1,4 @@
-"""A list page makes a fixed number of queries, whatever its size (DESIGN section 8).
+"""A list page makes a fixed number of queries, whatever its size.
 
 One organization gets 120 customers, each with a grant and a consuming event, on two meters.
 Every list of both dialects (and the native ones) is then read with 10 and with 100 items

@@ -11,6 +11,7 @@ from drawdown.config import Settings
 from drawdown.keys import service as keys
 from drawdown.tenancy import Tenant
 from drawdown.webhooks.worker import Deliverer
+from tests.dialects.test_query_counts import counted
 from tests.webhooks.conftest import add_endpoint, drain
 from tests.webhooks.receiver import Receiver
 
@@ -186,3 +187,28 @@ def test_private_destinations_are_refused_by_default(database: Any, clock: Any) 
             assert response.status_code == 422, url
             assert "DRAWDOWN_WEBHOOK_ALLOW_PRIVATE" in response.json()["errors"][0]["msg"]
         assert client.get("/v1/webhooks/endpoints", headers=headers).json()["data"] == []
+
+
+def _pass_statements(api: Any, deliverer: Deliverer, database: Any, customers: int) -> list[str]:
+    for index in range(customers):
+        api.ok("POST", "/v1/customers", 201, json={"external_id": f"n{customers}-{index}"})
+    with counted(database) as statements:
+        assert deliverer.run_once() == customers  # fanned out and sent in this pass
+    return statements
+
+
+def test_a_delivery_pass_costs_the_same_statements_whatever_it_carries(
+    api: Any, receiver: Receiver, deliverer: Deliverer, database: Any
+) -> None:
+    """Fan-out, first attempts and their outcomes are multi-row statements: a pass of 12
+    events to two endpoints runs exactly the statements of a pass of 2."""
+    add_endpoint(api, receiver, "/x", ["customer.created"])
+    add_endpoint(api, receiver, "/y", ["customer.created"])
+    drain(deliverer)
+    small = _pass_statements(api, deliverer, database, 2)
+    large = _pass_statements(api, deliverer, database, 12)
+    assert len(receiver.at("/x")) == len(receiver.at("/y")) == 14
+    assert receiver.unverified == []
+    assert len(large) == len(small), (small, large)
+    listed = api.ok("GET", "/v1/webhooks/deliveries", params={"limit": 100})["data"]
+    assert len(listed) == 28 and all(a["succeeded"] and a["attempt"] == 1 for a in listed)

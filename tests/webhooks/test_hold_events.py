@@ -1,4 +1,4 @@
-"""hold.* events (DESIGN rules 15 and 17) reach a real receiver, once each, whichever path
+"""hold.* events reach a real receiver through the outbox, once each, whichever path
 resolves the hold: capture, release, customer deletion, expiry booked by the clock or by
 the next writer on the account."""
 

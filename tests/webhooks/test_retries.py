@@ -206,3 +206,89 @@ def test_retention_forgets_settled_events_only(
     assert [a["event_type"] for a in api.ok("GET", "/v1/webhooks/deliveries")["data"]] == [
         "customer.updated"
     ]
+
+
+def _exhaust(deliverer: Deliverer, clock: ManualClock) -> None:
+    for _ in range(12):  # more rounds than the schedule has attempts
+        drain(deliverer)
+        clock.advance(timedelta(hours=25))
+
+
+def test_only_consecutive_exhausted_events_disable(
+    api: Any, clock: ManualClock, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A delivery that succeeds in between starts the count again."""
+    endpoint = add_endpoint(api, receiver, "/shaky", ["customer.created"])
+    route = receiver.route("/shaky")
+    route.plan = [(500, {})] * 40
+    for i in range(4):
+        _customer(api, f"s{i}")
+    _exhaust(deliverer, clock)
+    _customer(api, "ok-in-between")  # the plan has run out: 200
+    drain(deliverer)
+    route.plan = [(500, {})] * 40
+    for i in range(4):
+        _customer(api, f"t{i}")
+    _exhaust(deliverer, clock)
+    assert len(receiver.at("/shaky")) == 81
+    assert api.ok("GET", f"/v1/webhooks/endpoints/{endpoint['id']}")["enabled"]  # 4 in a row
+    route.plan = [(500, {})] * 10
+    _customer(api, "fifth")
+    _exhaust(deliverer, clock)
+    shown = api.ok("GET", f"/v1/webhooks/endpoints/{endpoint['id']}")
+    assert not shown["enabled"]
+    assert shown["disabled_reason"] == "5 consecutive events exhausted every retry"
+
+
+def test_redirects_are_failures_and_not_followed(
+    api: Any, database: Database, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    add_endpoint(api, receiver, "/moved")
+    add_endpoint(api, receiver, "/elsewhere")
+    receiver.route("/moved").plan = [(302, {"Location": receiver.url("/elsewhere")})]
+    _customer(api, "m1")
+    drain(deliverer)
+    assert len(receiver.at("/moved")) == 1
+    assert len(receiver.at("/elsewhere")) == 1  # its own delivery, not a followed redirect
+    moved = api.ok("GET", "/v1/webhooks/deliveries", params={"succeeded": "false"})["data"]
+    assert [(a["http_code"], a["attempt"]) for a in moved] == [(302, 1)]
+    with database.read() as conn:
+        statuses = conn.execute(select(webhook_deliveries.c.status)).scalars().all()
+    assert sorted(statuses) == ["pending", "succeeded"]  # the 302 is retried later
+
+
+def test_429_with_retry_after_holds_back_the_whole_endpoint(
+    api: Any, clock: ManualClock, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """A receiver that says "slow down" gets nothing before the time it named, not even new
+    events; other endpoints are not held back; its next success lifts the throttle."""
+    add_endpoint(api, receiver, "/busy", ["customer.created"])
+    add_endpoint(api, receiver, "/calm", ["customer.created"])
+    receiver.route("/busy").plan = [(429, {"Retry-After": "600"})]
+    _customer(api, "b1")
+    drain(deliverer)
+    _customer(api, "b2")
+    drain(deliverer)
+    assert len(receiver.at("/busy")) == 1 and len(receiver.at("/calm")) == 2
+    clock.advance(timedelta(seconds=599))
+    drain(deliverer)
+    assert len(receiver.at("/busy")) == 1
+    clock.advance(timedelta(seconds=1))
+    drain(deliverer)
+    names = [d.payload["data"]["external_id"] for d in receiver.at("/busy")]
+    assert names[0] == "b1" and sorted(names[1:]) == ["b1", "b2"]
+    _customer(api, "b3")  # the throttle is over: sent at once
+    drain(deliverer)
+    assert receiver.at("/busy")[-1].payload["data"]["external_id"] == "b3"
+
+
+def test_a_plain_failure_holds_back_only_its_own_event(
+    api: Any, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    add_endpoint(api, receiver, "/broken", ["customer.created"])
+    receiver.route("/broken").plan = [(500, {})]
+    _customer(api, "p1")
+    drain(deliverer)
+    _customer(api, "p2")  # a 500 is this event's failure: the next one goes out at once
+    drain(deliverer)
+    assert [d.payload["data"]["external_id"] for d in receiver.at("/broken")] == ["p1", "p2"]

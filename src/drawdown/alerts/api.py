@@ -165,5 +165,6 @@ def enable_alert(alert_id: str, ctx: WriteCtx) -> AlertOut:
 
 @router.post("/v1/alerts/{alert_id}/disable", response_model=AlertOut)
 def disable_alert(alert_id: str, ctx: WriteCtx) -> AlertOut:
-    """A disabled alert is not evaluated; its state is kept."""
+    """A disabled alert is not evaluated; enabling it again seeds its states afresh on the
+    next move, without firing."""
     return _set_enabled(alert_id, ctx, False)

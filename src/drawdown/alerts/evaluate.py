@@ -1,4 +1,4 @@
-"""Threshold evaluation inside the credits transaction (DESIGN rule 16).
+"""Threshold evaluation inside the credits transaction: zero lag, one event per crossing.
 
 Each threshold of an alert is ``ok`` or ``in_alarm`` per customer. It goes ``ok ->
 in_alarm`` when the balance is at or below the threshold (``credit.balance_low``) and back
@@ -7,7 +7,13 @@ threshold asked for it). The caller holds the account's row lock, so the state r
 the committed one and one crossing writes exactly one event, however many transactions or
 processes move the balance. A state seen for the first time is seeded from the balance
 before the move, without firing (for an account with no history yet: from the balance after,
-so a new customer's first grant is no "recovery")."""
+so a new customer's first grant is no "recovery").
+
+Outside the hysteresis band ``(threshold, threshold + rearm_margin]`` the state follows from
+the balance alone (at or below: ``in_alarm``; above the band: ``ok``), because every move is
+evaluated and every change of thresholds, margin, balance type or enabling starts the states
+afresh. So a move that stays above every band (the common case: a customer with credit to
+spare) cannot cross anything and is skipped: no state is read or written for it."""
 
 from __future__ import annotations
 
@@ -81,6 +87,14 @@ def _applies(alert: AlertRecord, move: Move) -> bool:
     return alert.currency_id == move.currency_id and alert.customer_id in (None, move.customer_id)
 
 
+def _near(alert: AlertRecord, move: Move) -> bool:
+    """Whether this move can change or seed a state worth keeping: it reaches the highest
+    threshold's band (thresholds are strictly decreasing, so that is the first)."""
+    before, after = move.values(alert.balance_type)
+    lowest = after if move.before_sequence == 0 else min(before, after)
+    return lowest <= int(alert.thresholds[0]["value"]) + alert.rearm_margin
+
+
 # Given account ids, what their active holds reserve now (absent: nothing).
 HeldLookup = Callable[[Sequence[uuid.UUID]], dict[uuid.UUID, int]]
 
@@ -101,17 +115,23 @@ def evaluate(
     for tenant, group in by_tenant.items():
         customers = [m.customer_id for m in group]
         alerts = store.alerts_for(conn, tenant, customers, [m.currency_id for m in group])
-        if not alerts:
-            continue
-        if held_of is not None:
+        if alerts and held_of is not None:
             group = _with_holds(group, alerts, held_of)
-        states = store.states_for(conn, [a.id for a in alerts], customers)
+        pairs = [
+            (alert, move)
+            for move in group
+            for alert in alerts
+            if alert.thresholds and _applies(alert, move) and _near(alert, move)
+        ]
+        if not pairs:
+            continue
+        states = store.states_for(
+            conn, [alert.id for alert, _ in pairs], [move.customer_id for _, move in pairs]
+        )
         new: list[StateRecord] = []
         changed: list[StateRecord] = []
-        for move in group:
-            for alert in alerts:
-                if _applies(alert, move):
-                    crossings += _evaluate_one(alert, move, states, now, new, changed)
+        for alert, move in pairs:
+            crossings += _evaluate_one(alert, move, states, now, new, changed)
         store.write_states(conn, new, changed)
     return crossings
 

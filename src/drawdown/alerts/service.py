@@ -21,6 +21,8 @@ from drawdown.money import AmountError, format_units, parse_amount
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "alarms",
+    "count_alarms",
     "create_alert",
     "delete_alert",
     "get_alert",
@@ -139,7 +141,10 @@ def update_alert(
         values["thresholds"] = _thresholds(items, decimals, balance_type)
     if body.rearm_margin is not None:
         values["rearm_margin"] = _margin(body.rearm_margin, decimals)
-    if {"thresholds", "rearm_margin", "balance_type"} & set(values):
+    # Balances moved unevaluated while the alert was off, and a state is only known relative
+    # to its thresholds: start afresh (seeded again on the next move, without firing).
+    reenabled = values.get("enabled") is True and not alert.enabled
+    if reenabled or {"thresholds", "rearm_margin", "balance_type"} & set(values):
         store.clear_states(conn, alert.id)
     if values:
         store.update_alert(conn, tenant, alert.id, {**values, "updated_at": now})
@@ -156,6 +161,14 @@ def _threshold_in(stored: dict[str, Any], decimals: int) -> ThresholdIn:
 
 def delete_alert(conn: Connection, tenant: Tenant, alert: AlertRecord) -> None:
     store.delete_alert(conn, tenant, alert.id)
+
+
+def count_alarms(conn: Connection, tenant: Tenant) -> int:
+    return store.count_alarms(conn, tenant)
+
+
+def alarms(conn: Connection, tenant: Tenant, limit: int) -> list[store.AlarmRecord]:
+    return store.alarms(conn, tenant, limit)
 
 
 def _decimals(conn: Connection, tenant: Tenant, alert: AlertRecord) -> int:

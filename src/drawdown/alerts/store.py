@@ -13,22 +13,26 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
     update,
 )
 
-from drawdown.db.portable import among
+from drawdown.db.portable import among, copy_rows
 from drawdown.db.scope import owned
-from drawdown.db.tables import balance_alert_states, balance_alerts
+from drawdown.db.tables import balance_alert_states, balance_alerts, customers
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "AlarmRecord",
     "AlertRecord",
     "StateRecord",
+    "alarms",
     "alert_list_query",
     "alerts_for",
+    "count_alarms",
     "delete_alert",
     "get_alert",
     "insert_alert",
@@ -67,6 +71,18 @@ class StateRecord:
     state: str
     since: datetime
     last_value: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """An alert in alarm for one customer: the thresholds in alarm, since the latest."""
+
+    alert_id: uuid.UUID
+    alert_name: str
+    customer_id: uuid.UUID
+    external_id: str | None
+    codes: list[str]
+    since: datetime
 
 
 def to_alert(row: Any) -> AlertRecord:
@@ -134,21 +150,23 @@ def write_states(
     conn: Connection, new: Sequence[StateRecord], changed: Sequence[StateRecord]
 ) -> None:
     """Insert first-seen states and update changed ones (callers hold the account lock)."""
-    if new:
-        conn.execute(
-            insert(balance_alert_states),
-            [
-                {
-                    "alert_id": s.alert_id,
-                    "customer_id": s.customer_id,
-                    "code": s.code,
-                    "state": s.state,
-                    "since": s.since,
-                    "last_value": s.last_value,
-                }
-                for s in new
-            ],
-        )
+    # The account locks make each (alert, customer) row this transaction's alone: plain
+    # multi-row insert (COPY on PostgreSQL), no conflict handling.
+    copy_rows(
+        conn,
+        balance_alert_states,
+        [
+            {
+                "alert_id": s.alert_id,
+                "customer_id": s.customer_id,
+                "code": s.code,
+                "state": s.state,
+                "since": s.since,
+                "last_value": s.last_value,
+            }
+            for s in new
+        ],
+    )
     if changed:
         conn.execute(
             update(balance_alert_states)
@@ -223,3 +241,39 @@ def customer_states(
     return [
         StateRecord(r.alert_id, r.customer_id, r.code, r.state, r.since, r.last_value) for r in rows
     ]
+
+
+def _in_alarm(tenant: Tenant) -> Any:
+    return (
+        select(st.alert_id, st.customer_id)
+        .join(balance_alerts, al.id == st.alert_id)
+        .where(_scoped(tenant), al.enabled.is_(True), st.state == "in_alarm")
+    )
+
+
+def count_alarms(conn: Connection, tenant: Tenant) -> int:
+    """(alert, customer) pairs with at least one threshold in alarm, of enabled alerts."""
+    pairs = _in_alarm(tenant).distinct().subquery()
+    return int(conn.execute(select(func.count()).select_from(pairs)).scalar_one())
+
+
+def alarms(conn: Connection, tenant: Tenant, limit: int) -> list[AlarmRecord]:
+    """The newest alarms (by when their latest threshold went into alarm), at most
+    ``limit`` (alert, customer) pairs, each with the codes in alarm."""
+    query = (
+        _in_alarm(tenant)
+        .add_columns(st.code, st.since, al.name, customers.c.external_id)
+        .join(customers, customers.c.id == st.customer_id)
+        .order_by(st.since.desc(), st.alert_id, st.customer_id)
+    )
+    grouped: dict[tuple[uuid.UUID, uuid.UUID], AlarmRecord] = {}
+    for row in conn.execute(query):
+        key = (row.alert_id, row.customer_id)
+        if key not in grouped:
+            if len(grouped) == limit:
+                continue
+            grouped[key] = AlarmRecord(
+                row.alert_id, row.name, row.customer_id, row.external_id, [], row.since
+            )
+        grouped[key].codes.append(row.code)
+    return list(grouped.values())

@@ -62,7 +62,7 @@ def list_grants(
     currency_id: str | None = None,
     status: GrantStatus | None = None,
 ) -> Page[GrantOut]:
-    """Newest first. ``status`` is the status each grant reads as now (rule 8)."""
+    """Newest first. ``status`` is the status each grant reads as now."""
     filters = GrantFilter(
         customer_id=_query_id("customer", "customer_id", customer_id),
         currency_id=_query_id("currency", "currency_id", currency_id),

@@ -3,15 +3,15 @@ them. No I/O. The writer (drawdown, the clock, grant operations) and the readers
 access checks) run the same code, so what a read reports is exactly what the next write
 would book.
 
-Order of grants (DESIGN rule 5): priority ascending, then expiry soonest first (never last),
+Order of grants: priority ascending, then expiry soonest first (never last),
 then promotional before paid, then effective_at, then creation order (the time-ordered id).
 
-Expiry grace (rule 5): a writer books a grant's expiration ``grace`` after its expires_at, so
+Expiry grace: a writer books a grant's expiration ``grace`` after its expires_at, so
 a late event stamped before expires_at still draws from it; readers pass no grace, so a
 grant reads as expired from expires_at on and a late event drawing from it moves no
 available balance.
 
-Holds (rule 17) reserve part of the available balance; they are not ledger entries.
+Holds reserve part of the available balance; they are not ledger entries.
 ``available = remaining of grants live now - debt - active holds``, never below zero.
 """
 
@@ -54,7 +54,7 @@ class GrantState:
 
 @dataclass(slots=True)
 class HoldState:
-    """A reservation of available credits (rule 17). ``amount`` is what is held."""
+    """A reservation of available credits. ``amount`` is what is held."""
 
     id: uuid.UUID
     amount: int
@@ -150,8 +150,8 @@ class Book:
 
     def catch_up(self, now: datetime, grace: timedelta = NO_GRACE) -> None:
         """Apply every activation and expiry due by ``now``, in time order, so that a grant
-        that was briefly active while nobody looked still paid debt (rule 6) before its
-        remainder expired (rule 8). A writer passes the expiry ``grace`` (rule 5): a grant
+        that was briefly active while nobody looked still paid debt (debt is paid first)
+        before its remainder expired. A writer passes the expiry ``grace``: a grant
         past expires_at stays open, for late events only, until expires_at + grace. Holds
         past their expires_at expire."""
         due: list[tuple[datetime, int, GrantState]] = []
@@ -219,8 +219,8 @@ class Book:
             self.activate(grant, now)
 
     def consume(self, units: int, event_id: uuid.UUID, event_at: datetime, now: datetime) -> None:
-        """Draw ``units`` for an event at ``event_at`` (rule 5): grants active at the event's
-        time first, then grants active now, then debt (rule 1)."""
+        """Draw ``units`` for an event at ``event_at``: grants active at the event's time
+        first, then grants active now, then debt (usage is never refused)."""
         assert units > 0
         # A grant in its expiry grace serves only events stamped before its expires_at.
         usable = [
@@ -244,7 +244,7 @@ class Book:
 
     # -- reading -------------------------------------------------------------------------
 
-    # -- holds (rule 17) ------------------------------------------------------------------
+    # -- holds ----------------------------------------------------------------------------
 
     def _open_holds(self) -> dict[uuid.UUID, HoldState]:
         assert self.holds is not None, "this book was loaded without its holds"
@@ -282,7 +282,7 @@ class Book:
         event_at: datetime,
         now: datetime,
     ) -> None:
-        """Release the hold and draw ``units`` for its event in the normal order (rule 5);
+        """Release the hold and draw ``units`` for its event in the normal order;
         what the grants cannot cover (one expired since the hold) becomes debt."""
         self.resolve_hold(hold, "captured", now)
         debt_before = self.debt
@@ -295,7 +295,8 @@ class Book:
     # -- reading -------------------------------------------------------------------------
 
     def check(self, now: datetime | None = None) -> None:
-        """Invariants that hold after every operation (DESIGN rule 12, per account)."""
+        """Ledger invariants after every operation (per account: entries sum to the balance,
+        each booked grant's entries to its remaining, 0 <= remaining <= amount)."""
         booked = [g for g in self.grants.values() if g.status in ("active", "depleted")]
         assert self.debt >= 0
         assert self.balance == sum(g.remaining for g in booked) - self.debt, "balance drift"

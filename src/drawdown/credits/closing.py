@@ -1,4 +1,4 @@
-"""Closing a deleted customer's credits (DESIGN rule 19): its open grants are voided (what
+"""Closing a deleted customer's credits: its open grants are voided (what
 remains leaves with ``void`` entries, reason ``customer_deleted``) and its active holds
 are released, in the deleting transaction. Its ledger and events stay as history."""
 

@@ -1,8 +1,9 @@
-"""Drawdown of usage against grants, inside the ingest transaction (DESIGN rules 1, 5, 6, 7,
-13). One batch is one unit of work (drawdown.credits.work): every touched account locked
-once in id order, their open grants loaded in one query, the clock and each usage applied
-in batch order in memory, then grants, entries and accounts written with one multi-row
-statement each."""
+"""Drawdown of usage against grants, inside the ingest transaction: never refused (uncovered usage
+is debt), grants active at the event's time first, debt paid first, negative usage grants
+credits, accounts locked in one order. One batch is one unit of work (drawdown.credits.work):
+every touched account locked once in id order, their open grants loaded in one query, the clock
+and each usage applied in batch order in memory, then grants, entries and accounts written with
+one multi-row statement each."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def apply_usage(
 ) -> None:
     """Book ``usages`` (in order) against their customers' grants, inside the caller's
     transaction. When this returns, every touched balance is exact. Holds are not loaded:
-    usage is a fact and never waits on, or fails because of, a hold (rule 1). ``grace``:
-    the expiry grace of rule 5 (Settings.expiry_grace)."""
+    usage is a fact and never waits on, or fails because of, a hold. ``grace``:
+    the expiry grace (Settings.expiry_grace)."""
     usages = [u for u in usages if u.amount_units != 0]
     if not usages:
         return
@@ -55,7 +56,7 @@ def apply_usage(
 
 
 def _usage_grant(usage: Usage, now: datetime) -> GrantState:
-    """A negative usage event grants credits (rule 7): promotional, default priority,
+    """A negative usage event grants credits: promotional, default priority,
     effective from the event's time (or now, for a timestamp slightly in the future)."""
     units = -usage.amount_units
     return GrantState(

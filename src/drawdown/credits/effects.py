@@ -1,4 +1,5 @@
-"""What a credits transaction tells receivers (DESIGN rules 15 and 16).
+"""What a credits transaction tells receivers: outbox events and alert crossings, written in
+the same transaction.
 
 Every credits writer (ingest's drawdown, grant create/void/expire, the clock) calls
 :func:`emit_effects` with the books it changed, inside its transaction and before it
@@ -11,7 +12,7 @@ before the transaction, so every change is decided exactly once, under the accou
 - ``credit.balance_depleted`` when the credits left to spend (live remaining minus debt,
   holds aside) go from above zero to zero, ``credit.balance_recovered`` when they come back;
 - ``hold.created|captured|released|expired`` for each hold the transaction placed or
-  resolved (rule 17);
+  resolved;
 - balance alerts: each threshold crossing of a configured alert (``credit.balance_low``);
   an alert on the available balance counts active holds.
 

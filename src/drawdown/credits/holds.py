@@ -1,4 +1,4 @@
-"""Hold rules (DESIGN rule 17): a hold reserves part of a customer's available balance for
+"""Hold rules: a hold reserves part of a customer's available balance for
 a timeout and resolves exactly once: captured, released or expired.
 
 Every hold write is a writer of the credits unit of work: lock the account, load its

@@ -3,7 +3,7 @@ ledger, each answer in a fixed number of queries whatever the number of items.
 
 Every read runs the same in-memory clock as the writers (Book.catch_up), so a grant past its
 expires_at reads as expired and a due grant reads as active (having paid debt first) before
-the background clock books either (rule 8). Grants come back as :class:`GrantRecord` with
+the background clock books either. Grants come back as :class:`GrantRecord` with
 ``remaining``, ``status`` and ``expires_at`` as of the instant asked for."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _books(
     conn: Connection, accounts: Sequence[AccountRecord], now: datetime, with_holds: bool = False
 ) -> dict[uuid.UUID, Book]:
     """Books as a reader sees them at ``now``, computed without writing: no expiry grace,
-    so a grant past its expires_at reads as expired (rules 5, 8)."""
+    so a grant past its expires_at reads as expired (whatever the expiry grace)."""
     books = store.load_books(conn, accounts, with_holds=with_holds)
     for book in books.values():
         book.catch_up(now)
@@ -183,7 +183,7 @@ class AccountBalance:
     pending: int
     next_expiry_at: datetime | None
     next_expiry: int
-    # Reserved by active holds (rule 17); available already counts it.
+    # Reserved by active holds; available already counts it.
     held: int = 0
 
 

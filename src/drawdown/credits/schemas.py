@@ -108,7 +108,7 @@ class AccessOut(BaseModel):
     held: str = Field(default="0", description="Reserved by active holds (not available)")
 
 
-# -- holds (DESIGN rule 17) ---------------------------------------------------------------
+# -- holds ---------------------------------------------------------------------------------
 
 HoldStatus = Literal["active", "captured", "released", "expired"]
 MAX_HOLD_TIMEOUT_S = 86_400

@@ -2,7 +2,7 @@
 
 Every read of a balance or a grant runs the same in-memory clock as the writers
 (Book.catch_up), so a grant past its expires_at reads as expired and a due grant reads as
-active (having paid debt first) before the background clock books either (rule 8)."""
+active (having paid debt first) before the background clock books either."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _grant_id(grant_ref: str) -> uuid.UUID:
 
 
 def get_grant(conn: Connection, tenant: Tenant, grant_ref: str, now: datetime) -> GrantRecord:
-    """The grant as of ``now`` (rule 8)."""
+    """The grant as of ``now`` (expired from expires_at on, booked or not)."""
     record = read.grant(conn, tenant, _grant_id(grant_ref), now)
     if record is None:
         raise NotFoundError(f"No credit grant {grant_ref}")
@@ -163,7 +163,7 @@ def _close_grant(
     book = work.book(row.customer_id, row.currency_id)
     state = book.grants.get(row.id)
     if state is not None and state.expires_at is not None and state.expires_at <= now:
-        status = "expired"  # in its expiry grace: it reads as expired (rule 5)
+        status = "expired"  # in its expiry grace: it reads as expired
     else:
         status = state.status if state is not None else row.status
     if status not in ("pending", "active"):
@@ -186,7 +186,7 @@ def void_grant(
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> GrantRecord:
-    """Void: what remains leaves the account with a ``void`` entry (rule 9)."""
+    """Void: what remains leaves the account with a ``void`` entry (the ledger keeps everything)."""
     return _close_grant(conn, tenant, grant_ref, now, "voided", grace)
 
 
@@ -197,7 +197,7 @@ def expire_grant(
     now: datetime,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
 ) -> GrantRecord:
-    """Expire now: what remains leaves with an ``expiration`` entry (rule 9)."""
+    """Expire now: what remains leaves with an ``expiration`` entry."""
     return _close_grant(conn, tenant, grant_ref, now, "expired", grace)
 
 
@@ -292,7 +292,7 @@ def access(
     now: datetime,
 ) -> AccessOut:
     """May this customer (``(id, None)`` or ``(None, external_id)``) use this meter now?
-    True while credits are available. One query; the exact state at ``now`` (rule 8)."""
+    True while credits are available. One query; the exact state at ``now``."""
     customer_id, external_id = customer
     customer_uuid = parse_id("customer", customer_id) if customer_id is not None else None
     meter_uuid = parse_id("meter", meter_ref) if meter_ref.startswith("mtr_") else None

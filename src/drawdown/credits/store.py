@@ -141,7 +141,7 @@ def lock_accounts(
     conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
 ) -> list[AccountRecord]:
     """Lock the existing accounts among ``keys``, always in id order so concurrent batches
-    cannot deadlock (rule 13). On SQLite the transaction already holds the database's write
+    cannot deadlock. On SQLite the transaction already holds the database's write
     lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch: on PostgreSQL the
     ids travel as two arrays, so the driver never re-parses a query per batch."""
     wanted = set(keys)
@@ -745,7 +745,7 @@ def oldest_due_at(conn: Connection, now: datetime) -> datetime | None:
     return min(due) if due else None
 
 
-# -- holds (DESIGN rule 17) ---------------------------------------------------------------
+# -- holds ---------------------------------------------------------------------------------
 
 
 def insert_hold(conn: Connection, account: AccountRecord, values: dict[str, Any]) -> None:

@@ -4,11 +4,12 @@
                                                       # load open grants, catch up the clock
     book = work.book(customer_id, currency_id)        # change: Book methods, in memory
     book.consume(...); work.add_grant(key, grant, name=..., metadata=...)
-    work.finish()                                     # catch up again, check rule 12, flush
+    work.finish()                                     # catch up again, check invariants, flush
 
 Ingest (drawdown.credits.drawdown), grant create/void/expire (service.py) and the clock
 (clock.py, through :meth:`CreditWork.open_due`) all go through it, so the locking order
-(rule 13), the clock (rules 6, 8) and the invariants (rule 12) are written once.
+(accounts in id order), the clock (activation pays debt first, expiry at expires_at) and the
+ledger invariants are written once.
 
 Extending it (holds, top-ups): add the rule as a :class:`Book` method (pure, in memory,
 posting entries through ``Book._post``), call it between ``open`` and ``finish``; if the
@@ -73,9 +74,9 @@ class CreditWork:
         """Lock these accounts (created if missing). Existing accounts are locked first (the
         common case: one statement); missing ones are then created and locked. Every
         transaction takes existing locks before creating anything, and creates in key
-        order, so no two can wait on each other in a cycle (rule 13). ``grace`` is rule 5's
-        expiry grace (Settings.expiry_grace); ``with_holds`` loads the active holds (rule
-        17), which only hold writers and the clock need."""
+        order, so no two can wait on each other in a cycle. ``grace`` is the expiry grace
+        (Settings.expiry_grace); ``with_holds`` loads the active holds, which only hold
+        writers and the clock need."""
         wanted = list(keys)
         accounts = store.lock_accounts(conn, tenant, wanted)
         missing = set(wanted) - {account.key for account in accounts}

@@ -25,8 +25,10 @@ def install(app: FastAPI) -> None:
         keys,
         meters,
         overview,
+        webhooks,
     )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for module in (auth, overview, customers, grants, holds, meters, events, keys, data):
+    modules = (auth, overview, customers, grants, holds, meters, events, keys, webhooks, data)
+    for module in modules:
         app.include_router(module.router)

@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
+from drawdown import flows
 from drawdown.credits import holds, reports
 from drawdown.currencies import service as currencies
 from drawdown.customers import service, store
-from drawdown.customers.schemas import CustomerCreate
-from drawdown.dashboard.context import Dash, DashCtx, FormBody
-from drawdown.dashboard.forms import attempt, build
+from drawdown.customers.schemas import CustomerCreate, CustomerUpdate
+from drawdown.dashboard.context import Dash, DashCtx, Form, FormBody
+from drawdown.dashboard.forms import FormErrors, attempt, build, metadata_field
 from drawdown.dashboard.templating import DashRoute, fragment, is_htmx, page
 from drawdown.http.idempotency import run_create
 from drawdown.http.pagination import cursor, page_of
@@ -87,7 +88,7 @@ def create_customer(ctx: Dash, form: FormBody) -> HTMLResponse:
             "POST /v1/customers",
             body,
             lambda conn: service.render(
-                service.create_customer(conn, api.tenant, body, api.clock.now())
+                flows.create_customer(conn, api.tenant, body, api.clock.now())
             ),
         ),
         conflicts={"external_id_taken": "external_id"},
@@ -161,3 +162,76 @@ def ledger_fragment(ctx: Dash, customer_ref: str, starting_after: str | None = N
         newer=starting_after is not None,
         symbols=symbols,
     )
+
+
+EDIT_FIELDS = ("email", "name", "external_id", "metadata")
+
+
+def _edit_form(
+    ctx: DashCtx, customer: Any, values: dict[str, str], errors: FormErrors
+) -> HTMLResponse:
+    return fragment(
+        ctx.request,
+        ctx,
+        "partials/customer_edit.html",
+        customer=customer,
+        values=values,
+        errors=errors,
+    )
+
+
+def _current_values(customer: Any) -> dict[str, str]:
+    return {
+        "email": customer.email or "",
+        "name": customer.name or "",
+        "external_id": customer.external_id or "",
+        "metadata": json.dumps(customer.metadata_, indent=2, ensure_ascii=False),
+    }
+
+
+@router.get("/{customer_ref}/edit")
+def edit_customer_form(ctx: Dash, customer_ref: str) -> HTMLResponse:
+    ctx.require_write()
+    with ctx.database.read() as conn:
+        customer = customer_or_404(ctx, conn, customer_ref)
+    return _edit_form(ctx, customer, _current_values(customer), {})
+
+
+def _changes(form: Form, customer: Any) -> tuple[dict[str, object], FormErrors]:
+    """The PATCH body: only the fields that differ from the stored customer (a blank text
+    field clears it, as null does in the API)."""
+    data: dict[str, object] = {}
+    for name in ("email", "name", "external_id"):
+        value = form.optional(name)
+        if value != getattr(customer, name):
+            data[name] = value
+    metadata, error = metadata_field(form.get("metadata"))
+    if error:
+        return {}, {"metadata": error}
+    if metadata != customer.metadata_:
+        data["metadata"] = metadata
+    return data, {}
+
+
+@router.post("/{customer_ref}")
+def update_customer(ctx: Dash, customer_ref: str, form: FormBody) -> Response:
+    """Edit: the API's PATCH request model and service (external_id can be set once)."""
+    ctx.check_csrf(form)
+    ctx.require_write()
+    values = {name: form.get(name) for name in EDIT_FIELDS}
+    with ctx.database.read() as conn:
+        customer = customer_or_404(ctx, conn, customer_ref)
+    data, errors = _changes(form, customer)
+    body, more = build(CustomerUpdate, data) if not errors else (None, errors)
+    if body is None:
+        return _edit_form(ctx, customer, values, more)
+
+    def write() -> object:
+        with ctx.database.write() as conn:
+            row = customer_or_404(ctx, conn, customer_ref)
+            return flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now())
+
+    done, errors = attempt(write, conflicts={"external_id_taken": "external_id"})
+    if done is None:
+        return _edit_form(ctx, customer, values, errors)
+    return Response(status_code=200, headers={"HX-Refresh": "true"})

@@ -3,14 +3,15 @@ messages the API returns), keyed by form field name."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from drawdown.errors import ConflictError, DrawdownError, ValidationFailed
 
-__all__ = ["FormErrors", "build", "errors_of"]
+__all__ = ["FormErrors", "attempt", "build", "errors_of", "metadata_field"]
 
 FormErrors = dict[str, str]
 M = TypeVar("M", bound=BaseModel)
@@ -76,3 +77,17 @@ def attempt(
         if exc.status in (401, 403):
             raise
         return None, errors_of(exc, aliases, conflicts)
+
+
+def metadata_field(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A metadata textarea (a JSON object, as the API takes it; blank is no metadata), or
+    why it is not one. The request model then checks keys and values."""
+    if not text.strip():
+        return {}, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, f"is not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, 'must be a JSON object such as {"plan": "pro"}'
+    return value, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from decimal import Decimal
@@ -16,7 +17,7 @@ from drawdown.currencies import service as currencies
 from drawdown.customers import service as customer_service
 from drawdown.dashboard.context import Dash, DashCtx, Form, FormBody
 from drawdown.dashboard.data import EVER, meter_totals
-from drawdown.dashboard.forms import FormErrors, attempt, build
+from drawdown.dashboard.forms import FormErrors, attempt, build, metadata_field
 from drawdown.dashboard.templating import DashRoute, fragment, page
 from drawdown.events import explore, usage
 from drawdown.events import service as events
@@ -24,7 +25,7 @@ from drawdown.http.idempotency import run_create
 from drawdown.http.pagination import cursor, page_of
 from drawdown.ids import parse_id, render_id
 from drawdown.meters import service, store
-from drawdown.meters.schemas import MeterCreate
+from drawdown.meters.schemas import MeterCreate, MeterUpdate
 from drawdown.money import format_units
 
 __all__ = ["router"]
@@ -63,7 +64,11 @@ def list_meters(ctx: Dash, starting_after: str | None = None) -> HTMLResponse:
 
 
 def _form_page(
-    ctx: DashCtx, values: dict[str, Any], errors: FormErrors, status: int = 200
+    ctx: DashCtx,
+    values: dict[str, Any],
+    errors: FormErrors,
+    status: int = 200,
+    editing: Any = None,
 ) -> HTMLResponse:
     with ctx.database.read() as conn:
         choices = currencies.list_currencies(conn, ctx.tenant)
@@ -79,6 +84,7 @@ def _form_page(
         operators=OPERATORS,
         currencies=[(render_id("currency", c.id), c) for c in choices],
         idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
+        editing=editing,
     )
 
 
@@ -107,10 +113,8 @@ def _typed(text: str) -> str | int | bool:
     return text
 
 
-def _meter_data(form: Form) -> tuple[dict[str, Any], FormErrors]:
-    """The API's meter from the form: the clause ``name equals X`` gives the event name
-    (as in Polar's meters), the other clauses the filter."""
-    rows = [
+def _clause_rows(form: Form) -> list[tuple[str, str, str]]:
+    return [
         (p.strip(), o, v.strip())
         for p, o, v in zip(
             form.getlist("filter_property"),
@@ -120,6 +124,12 @@ def _meter_data(form: Form) -> tuple[dict[str, Any], FormErrors]:
         )
         if p.strip() or v.strip()
     ]
+
+
+def _meter_data(form: Form) -> tuple[dict[str, Any], FormErrors]:
+    """The API's meter from the form: the clause ``name equals X`` gives the event name
+    (as in Polar's meters), the other clauses the filter."""
+    rows = _clause_rows(form)
     conjunction = form.get("conjunction", "and")
     names = [v for p, o, v in rows if p == "name" and o == "eq"]
     rest = [
@@ -288,3 +298,128 @@ def activate(ctx: Dash, meter_ref: str, form: FormBody) -> Response:
 @router.post("/{meter_ref}/deactivate")
 def deactivate(ctx: Dash, meter_ref: str, form: FormBody) -> Response:
     return _set_status(ctx, meter_ref, "inactive", form)
+
+
+def _as_typed_text(value: Any) -> str:
+    """A filter value as the form shows it, so that :func:`_typed` reads it back the same."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return f'"{text}"' if _typed(text) != text else text
+
+
+def _flat_filter(meter_filter: dict[str, Any] | None) -> bool:
+    """Whether the form's one level of clauses can show the filter (no nested groups)."""
+    if meter_filter is None:
+        return True
+    return all("property" in clause for clause in meter_filter.get("clauses", []))
+
+
+def _edit_values(row: Any) -> dict[str, Any]:
+    meter_filter = row.filter or {}
+    return {
+        "name": row.name,
+        "description": row.description,
+        "unit": row.unit,
+        "rate": row.rate,
+        "metadata": json.dumps(row.metadata_, indent=2, ensure_ascii=False),
+        "conjunction": meter_filter.get("conjunction", "and"),
+        "clauses": [
+            (c["property"], c["operator"], _as_typed_text(c["value"]))
+            for c in meter_filter.get("clauses", [])
+            if _flat_filter(row.filter)
+        ],
+        "aggregation_func": row.aggregation_func,
+        "aggregation_property": row.aggregation_property or "",
+    }
+
+
+def _edit_page(
+    ctx: DashCtx, row: Any, values: dict[str, Any], errors: FormErrors, status: int = 200
+) -> HTMLResponse:
+    editing = {"meter": service.render(row), "filter_editable": _flat_filter(row.filter)}
+    return _form_page(ctx, values, errors, status, editing=editing)
+
+
+@router.get("/{meter_ref}/edit")
+def edit_meter_form(ctx: Dash, meter_ref: str) -> HTMLResponse:
+    ctx.require_write()
+    with ctx.database.read() as conn:
+        row = service.get_meter(conn, ctx.tenant, meter_ref)
+    return _edit_page(ctx, row, _edit_values(row), {})
+
+
+def _update_data(form: Form, row: Any) -> tuple[dict[str, Any], FormErrors]:
+    """Every field the form edits, as the API's PATCH body would carry it."""
+    metadata, error = metadata_field(form.get("metadata"))
+    if error:
+        return {}, {"metadata": error}
+    func = form.get("aggregation_func")
+    aggregation: dict[str, Any] = {"func": func}
+    if form.optional("aggregation_property") and func != "count":
+        aggregation["property"] = form.optional("aggregation_property")
+    data: dict[str, Any] = {
+        "name": form.get("name"),
+        "description": form.get("description"),
+        "unit": form.get("unit"),
+        "rate": form.optional("rate") or "1",
+        "metadata": metadata,
+        "aggregation": aggregation,
+    }
+    if _flat_filter(row.filter):
+        clauses = [
+            {"property": p, "operator": o, "value": _typed(v)} for p, o, v in _clause_rows(form)
+        ]
+        conjunction = form.get("conjunction", "and")
+        data["filter"] = {"conjunction": conjunction, "clauses": clauses} if clauses else None
+    return data, {}
+
+
+def _changed_only(data: dict[str, Any], full: MeterUpdate, row: Any) -> dict[str, Any]:
+    """The fields whose value differs from the stored meter: an unchanged filter or
+    aggregation is not sent (sending one would rebuild the meter's rollups)."""
+    current = {
+        "name": row.name,
+        "description": row.description,
+        "unit": row.unit,
+        "rate": row.rate,
+        "metadata": row.metadata_,
+        "filter": row.filter,
+        "aggregation": {"func": row.aggregation_func, "property": row.aggregation_property},
+    }
+    dumped = full.model_dump()
+    for values in (dumped, current):
+        if values["filter"] is not None and not values["filter"]["clauses"]:
+            values["filter"] = None  # no clauses and no filter both match every event
+    return {name: data[name] for name in data if dumped[name] != current[name]}
+
+
+@router.post("/{meter_ref}")
+def update_meter(ctx: Dash, meter_ref: str, form: FormBody) -> Response:
+    """Edit: the API's PATCH request model and service (filter and aggregation are frozen
+    once events of the meter's name are stored; the service says so next to the field)."""
+    ctx.check_csrf(form)
+    ctx.require_write()
+    values = {**_form_values(form), "description": form.get("description")}
+    values["metadata"] = form.get("metadata")
+    with ctx.database.read() as conn:
+        row = service.get_meter(conn, ctx.tenant, meter_ref)
+    if not _clause_rows(form):
+        values["clauses"] = []
+    data, errors = _update_data(form, row)
+    full, more = build(MeterUpdate, data, ALIASES) if not errors else (None, errors)
+    if full is None:
+        return _edit_page(ctx, row, values, more, status=422)
+    body = MeterUpdate.model_validate(_changed_only(data, full, row))
+
+    def write() -> object:
+        with ctx.database.write() as conn:
+            current = service.get_meter(conn, ctx.tenant, meter_ref)
+            return service.update_meter(conn, ctx.tenant, current, body, ctx.clock.now())
+
+    done, errors = attempt(write, ALIASES)
+    if done is None:
+        return _edit_page(ctx, row, values, errors, status=422)
+    return RedirectResponse(f"/dashboard/meters/{render_id('meter', row.id)}", status_code=303)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from drawdown.alerts import service as alerts
 from drawdown.credits import holds
 from drawdown.dashboard.context import DashCtx
+from drawdown.webhooks import service as webhooks
 
 __all__ = ["Panel", "overview_panels"]
 
@@ -18,6 +20,18 @@ class Panel:
     title: str
     value: str
     href: str | None = None
+    alert: bool = False  # drawn as needing attention
+
+
+def webhook_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
+    """Endpoints retrying a failed delivery or disabled by the server, and (alert,
+    customer) pairs with a threshold in alarm; both link to the Webhooks page."""
+    failing = webhooks.count_failing_endpoints(conn, ctx.tenant)
+    in_alarm = alerts.count_alarms(conn, ctx.tenant)
+    return [
+        Panel("Failing webhook endpoints", str(failing), "/dashboard/webhooks", failing > 0),
+        Panel("Alerts in alarm", str(in_alarm), "/dashboard/webhooks", in_alarm > 0),
+    ]
 
 
 def _holds_panel(conn: Connection, ctx: DashCtx) -> Panel:
@@ -25,4 +39,4 @@ def _holds_panel(conn: Connection, ctx: DashCtx) -> Panel:
 
 
 def overview_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
-    return [_holds_panel(conn, ctx)]
+    return [*webhook_panels(conn, ctx), _holds_panel(conn, ctx)]

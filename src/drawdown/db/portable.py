@@ -126,7 +126,7 @@ def insert_ignoring_duplicates(
     """Insert ``rows`` (all with the same keys), skipping those that collide on the unique
     index over ``conflict``; the ``returning`` column of the rows actually inserted (an empty
     set when ``returning`` is None). Rows go in the order given: callers that may race sort
-    them so concurrent batches wait on each other in one order (rule 13)."""
+    them so concurrent batches wait on each other in one order, never in a cycle."""
     if not rows:
         return set()
     names = tuple(rows[0])

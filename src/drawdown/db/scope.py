@@ -75,7 +75,7 @@ def lock_external_ids(conn: Connection, tenant: Tenant, external_ids: Iterable[s
 
     Ingest stores an event for an unknown external id while another transaction may be
     creating that customer; without a common lock the creator's claim could miss the event
-    and ingest could miss the customer (DESIGN rule 11). Both customers and events take it,
-    so it lives here, beside the tenant it is keyed by."""
+    and ingest could miss the customer (its events would stay unclaimed). Both customers
+    and events take it, so it lives here, beside the tenant it is keyed by."""
     prefix = f"{tenant.organization_id}:{tenant.mode}:"
     advisory_xact_locks(conn, (prefix + external_id for external_id in external_ids))

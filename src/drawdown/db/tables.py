@@ -210,7 +210,7 @@ events = Table(
     Column("name", String(255), nullable=False),
     Column("customer_id", Uuid, ForeignKey("customers.id")),
     # Kept as sent, even once resolved, so events reported under an external id stay
-    # findable by it (DESIGN rule 11).
+    # findable by it, claimed when that customer is created.
     Column("external_customer_id", String(255)),
     Column("timestamp", Timestamp, nullable=False),
     Column("ingested_at", Timestamp, nullable=False),
@@ -244,7 +244,7 @@ credit_accounts = Table(
     Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
     # Sum of this account's ledger entries: remaining of booked grants minus debt.
     Column("balance", BigInteger, nullable=False),
-    # Usage not covered by any grant, owed until a grant pays it (DESIGN rule 6).
+    # Usage not covered by any grant, owed until a grant pays it (a new grant pays debt first).
     Column("debt", BigInteger, nullable=False),
     Column("last_sequence", BigInteger, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
@@ -267,11 +267,11 @@ credit_grants = Table(
     Column("effective_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp),
     # Stored status; reads also apply the clock (a grant past expires_at reads as expired
-    # before the sweeper books it, DESIGN rule 8).
+    # before the sweeper books it).
     Column("status", String(16), nullable=False),
     Column("name", String(255), nullable=False),
     Column("metadata_", JSONType, nullable=False),
-    # The negative-usage event that created this grant (DESIGN rule 7), if any.
+    # The negative-usage event that created this grant (negative usage grants credits), if any.
     # No foreign key: events are partitioned on PostgreSQL (their key includes timestamp).
     Column("source_event_id", Uuid),
     Column("booked_at", Timestamp),
@@ -320,7 +320,7 @@ ledger_entries = Table(
     ),
 )
 
-# -- webhooks (DESIGN rule 15) ------------------------------------------------------------
+# -- webhooks (outbox written in the ledger change's transaction) -------------------------
 
 webhook_endpoints = Table(
     "webhook_endpoints",
@@ -346,6 +346,9 @@ webhook_endpoints = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("deleted_at", Timestamp),
+    # The receiver asked to slow down (429, 502, 504 or Retry-After): nothing is sent to it
+    # before then; its next success clears it.
+    Column("throttled_until", Timestamp),
     CheckConstraint("flavor IN ('native', 'polar', 'paymentkit')", name="flavor"),
     Index("ix_webhook_endpoints_tenant", "organization_id", "mode"),
 )
@@ -417,7 +420,7 @@ webhook_attempts = Table(
     Index("ix_webhook_attempts_event", "event_id", "id"),
 )
 
-# -- balance alerts (DESIGN rule 16) ------------------------------------------------------
+# -- balance alerts (thresholds with state) ----------------------------------------------
 
 balance_alerts = Table(
     "balance_alerts",

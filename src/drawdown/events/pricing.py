@@ -22,7 +22,7 @@ from drawdown.money import AmountError, to_decimal, units_from_decimal
 
 __all__ = ["CREDIT_EXPIRES_AT", "PricedMeter", "price", "priced_meters", "usage_for"]
 
-# An event property that sets when the grant made by a negative event expires (rule 7).
+# An event property that sets when the grant made by a negative event expires (else never).
 CREDIT_EXPIRES_AT = "credit_expires_at"
 _AWARE = TypeAdapter(AwareDatetime)
 

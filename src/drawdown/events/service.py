@@ -1,4 +1,5 @@
-"""Event rules: ingest (DESIGN rules 3, 4, 8, 10, 11), retrieval, and claiming the events
+"""Event rules: ingest (identifiers unique forever, a batch atomic, the time window, inactive
+meters refused, unknown external customers kept), retrieval, and claiming the events
 of an external customer once the customer exists.
 
 Ingest is bulk: the whole batch is validated first (every bad index is reported and nothing
@@ -141,8 +142,8 @@ def _customers(
     by_external = {row.external_id: row.id for row in rows if row.external_id in external}
     unknown = external - set(by_external)
     if unknown:
-        # Kept unclaimed (rule 11): hold off a concurrent creation of these customers until
-        # this batch commits, then look again in case one committed just before.
+        # Kept unclaimed until the customer exists: hold off a concurrent creation of these
+        # customers until this batch commits, then look again in case one committed just before.
         lock_external_ids(conn, tenant, unknown)
         late = store.resolve_customers(conn, tenant, set(), unknown)
         by_external.update({row.external_id: row.id for row in late})

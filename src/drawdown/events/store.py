@@ -66,7 +66,7 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.
     One statement of fixed text whatever the batch (drawdown.db.portable).
 
     Rows go in identifier order: two concurrent batches that share identifiers then wait on
-    each other's unique-index entries in the same order and cannot deadlock (rule 13)."""
+    each other's unique-index entries in the same order and cannot deadlock."""
     ordered = sorted(rows, key=lambda row: str(row["identifier"]))
     key = ["organization_id", "mode", "identifier"]
     if not dedups_apart(conn):

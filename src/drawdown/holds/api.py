@@ -1,6 +1,6 @@
-"""``/v1/holds``: reserve credits before costly work, then capture or release (DESIGN rule
-17). Creating, capturing and releasing need an ``ingest`` (or ``full``) key: they are what
-an app backend does on its hot path."""
+"""``/v1/holds``: reserve credits before costly work, then capture or release (a hold
+reserves available balance, it moves no money). Creating, capturing and releasing need an
+``ingest`` (or ``full``) key: they are what an app backend does on its hot path."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The capture flow (DESIGN rule 17): ingest the usage event as batch ingest does (same
-dedup, validation and pricing), then resolve the hold and draw the event down, in the
-caller's one transaction. It spans events and credits, so it lives above both."""
+"""The capture flow (a hold resolves once; capture draws at most what was held): ingest the usage
+event as batch ingest does (same dedup, validation and pricing), then resolve the hold and draw
+the event down, in the caller's one transaction. It spans events and credits, so it lives above
+both."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on POSTs that create (DESIGN rule 3).
+"""``Idempotency-Key`` on POSTs that create: the same key and body replay the first answer,
+the same key with another body is a 409.
 
 The stored response is written in the same transaction as the object it describes, so a
 crash never leaves one without the other. Same key + same body replays the stored response

@@ -4,7 +4,8 @@ FastAPI's own document leaves out what drawdown does around the routes. This mod
 in one pass over the generated document:
 
 - the bearer security scheme (and so the Authorize button of ``/docs``);
-- every error a route can answer, in its surface's shape: the native API's one
+- every error a route can answer, in its surface's shape (a 429 with its ``Retry-After`` and
+  ``RateLimit-*`` headers on every operation a key's rate limit applies to): the native API's one
   ``Problem`` (``application/problem+json``, validation errors included, replacing FastAPI's
   ``HTTPValidationError``), Polar's ``PolarError``/``PolarValidationError`` and Payment
   Kit's ``PaymentKitError``;
@@ -93,6 +94,30 @@ _DESCRIPTIONS = {
     "409": "Conflict",
     "413": "Request body too large",
     "422": "Validation failed",
+    "429": "Over the API key's rate limit: retry after Retry-After seconds",
+}
+# Sent with every 429 (drawdown.http.ratelimit): the per-key token bucket's state.
+_RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Limit": {
+        "description": "Requests (or events) the key may make in a burst",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Remaining": {
+        "description": "What is left of the burst now",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the call would pass",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
 }
 
 
@@ -263,7 +288,8 @@ def _error_content(surface: str, status: str) -> dict[str, Any]:
 
 
 def _error_statuses(surface: str, method: str, operation: dict[str, Any]) -> list[str]:
-    statuses = ["401", "403", "404"]
+    # Every authenticated call takes a token from its key's request bucket (429 when empty).
+    statuses = ["401", "403", "404", "429"]
     if method in _WRITE_METHODS:
         statuses.append("409")
     if "requestBody" in operation:
@@ -289,6 +315,8 @@ def _document_errors(schema: dict[str, Any]) -> None:
                     "description": _DESCRIPTIONS[status],
                     "content": _error_content(surface, status),
                 }
+                if status == "429":
+                    responses[status]["headers"] = _RATE_LIMIT_HEADERS
             # Errors a route declares itself (e.g. 402 on POST /v1/holds) get the same body.
             for status, response in responses.items():
                 if status[0] in "45" and "content" not in response:

@@ -136,7 +136,7 @@ def create_meter(conn: Connection, tenant: Tenant, body: MeterCreate, now: datet
     except IntegrityError:
         # A concurrent request created a meter for the same event_name.
         raise _taken(body.event_name) from None
-    # Events of this name may already be stored (rule 11 keeps events no meter counts).
+    # Events of this name may already be stored (ingest keeps events no meter counts).
     rollups.start_backfill(conn, tenant, meter_id, body.event_name, now)
     created = _stored(conn, tenant, meter_id)
     _emit(conn, tenant, "meter.created", created, now)

@@ -1,6 +1,6 @@
 """The Prometheus metrics: every metric drawdown exports is declared in this module.
 
-Adding one (other domains do this; keep the conventions of DESIGN section 4)::
+Adding one (other domains do this; ``drawdown_`` names, no per-customer labels)::
 
     from drawdown.ops import metrics
 

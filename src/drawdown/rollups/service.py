@@ -1,5 +1,5 @@
 """Rollup rules: what one stored event adds to its meter's rows, moving an external
-customer's rows to the customer that claims them (rule 11), and rebuilding a meter's rows
+customer's rows to the customer that claims them (when it is created), and rebuilding a meter's rows
 from stored events in bounded chunks (a meter made after its events were stored).
 
 A row holds the partial aggregate of the matched events of one meter and one subject (a
@@ -144,7 +144,7 @@ def claim(
     meters: Mapping[str, RollupMeter],
     claimed: Iterable[EventFacts],
 ) -> None:
-    """Rule 11: the claimed events (all stored events of ``external_id`` that no customer
+    """Claiming: the claimed events (all stored events of ``external_id`` that no customer
     had, now with the customer's id) leave the external id's rows for the customer's."""
     meter_ids = [m.meter_id for m in meters.values() if m.func in ROLLED_FUNCS]
     if not meter_ids:

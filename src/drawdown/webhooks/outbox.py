@@ -1,4 +1,4 @@
-"""The outbox: how every producer emits webhook events (DESIGN rule 15).
+"""The outbox: how every producer emits webhook events, in the transaction of the change.
 
 Call it inside the transaction that makes the change, with the same connection::
 

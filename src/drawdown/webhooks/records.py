@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Attempt", "DueDelivery", "Endpoint", "OutboxEvent", "StoredEvent"]
+__all__ = ["Attempt", "DeliveryView", "DueDelivery", "Endpoint", "OutboxEvent", "StoredEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,10 @@ class Endpoint:
     consecutive_failures: int
     created_at: datetime
     updated_at: datetime
+    throttled_until: datetime | None = None
+
+    def throttled_at(self, now: datetime) -> bool:
+        return self.throttled_until is not None and now < self.throttled_until
 
     def subscribes(self, event_type: str) -> bool:
         return "*" in self.event_types or event_type in self.event_types
@@ -86,3 +90,17 @@ class Attempt:
     response: str | None
     latency_us: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """One event's delivery to one endpoint, with its latest attempt (for the dashboard)."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: str  # pending, succeeded or failed
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    last: Attempt | None

@@ -16,7 +16,7 @@ from drawdown.tenancy import Tenant
 from drawdown.webhooks import store
 from drawdown.webhooks.guard import UnsafeUrl, check_url
 from drawdown.webhooks.outbox import NEW_EVENTS
-from drawdown.webhooks.records import Attempt, Endpoint, StoredEvent
+from drawdown.webhooks.records import Attempt, DeliveryView, Endpoint, StoredEvent
 from drawdown.webhooks.schemas import (
     AttemptOut,
     EndpointCreate,
@@ -29,8 +29,12 @@ from drawdown.webhooks.signing import new_secret
 
 __all__ = [
     "MAX_REPLAY_EVENTS",
+    "OPERATOR_DISABLED",
+    "count_failing_endpoints",
     "create_endpoint",
     "delete_endpoint",
+    "endpoint_deliveries",
+    "endpoints_overview",
     "get_endpoint",
     "get_endpoint_of",
     "get_event",
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 MAX_REPLAY_EVENTS = 10_000
+OPERATOR_DISABLED = "disabled by the operator"
 
 
 def _check_url(url: str, allow_private: bool, loc: list[str | int]) -> None:
@@ -125,7 +130,7 @@ def update_endpoint(
     if changes.get("enabled") is True and not endpoint.enabled:
         changes.update(disabled_reason=None, consecutive_failures=0)
     if changes.get("enabled") is False and endpoint.enabled:
-        changes["disabled_reason"] = "disabled by the operator"
+        changes["disabled_reason"] = OPERATOR_DISABLED
     if changes:
         store.update_endpoint(conn, tenant, endpoint.id, {**changes, "updated_at": now})
     return _reload(conn, tenant, endpoint.id)
@@ -237,6 +242,24 @@ def replay(
     rows = [store.delivery_row(e, endpoint.id, now) for e in events if endpoint.subscribes(e.type)]
     _schedule(conn, rows)
     return len(rows)
+
+
+def endpoints_overview(conn: Connection, tenant: Tenant) -> list[tuple[Endpoint, Attempt | None]]:
+    """Every endpoint (oldest first) with its most recent attempt."""
+    rows = conn.execute(store.endpoint_list_query(tenant).order_by(store.ep.id))
+    endpoints = [store.to_endpoint(row) for row in rows]
+    latest = store.last_attempts(conn, tenant, [e.id for e in endpoints])
+    return [(endpoint, latest.get(endpoint.id)) for endpoint in endpoints]
+
+
+def endpoint_deliveries(
+    conn: Connection, tenant: Tenant, endpoint: Endpoint, limit: int
+) -> list[DeliveryView]:
+    return store.endpoint_deliveries(conn, tenant, endpoint.id, limit)
+
+
+def count_failing_endpoints(conn: Connection, tenant: Tenant) -> int:
+    return store.count_failing(conn, tenant, OPERATOR_DISABLED)
 
 
 def list_endpoints(

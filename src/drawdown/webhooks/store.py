@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from drawdown.db.paging import fetch_page
-from drawdown.db.portable import copy_rows, for_update
+from drawdown.db.portable import among, copy_rows, for_update
 from drawdown.db.scope import every_tenant, owned
 from drawdown.db.tables import (
     webhook_attempts,
@@ -32,32 +32,38 @@ from drawdown.db.tables import (
 from drawdown.ids import new_id
 from drawdown.paging import Numbered, Slice
 from drawdown.tenancy import Tenant
-from drawdown.webhooks.records import Attempt, DueDelivery, Endpoint, StoredEvent
+from drawdown.webhooks.records import Attempt, DeliveryView, DueDelivery, Endpoint, StoredEvent
 
 __all__ = [
     "any_due",
     "any_undispatched",
     "attempt_list_query",
     "claim_due",
+    "count_failing",
     "count_failure",
     "count_pending",
     "delivery_row",
     "disable_endpoint",
     "enabled_endpoints",
+    "endpoint_deliveries",
     "endpoint_list_query",
     "endpoints_page",
     "event_list_query",
     "get_endpoint",
     "get_event",
-    "insert_attempt",
+    "insert_attempts",
     "insert_deliveries",
     "insert_endpoint",
     "insert_events",
+    "last_attempts",
+    "leased_row",
     "lock_undispatched",
     "mark_dispatched",
+    "mark_succeeded",
     "prune",
     "replay_event_ids",
     "reset_failures",
+    "throttle_endpoint",
     "to_attempt",
     "to_endpoint",
     "to_event",
@@ -96,6 +102,7 @@ def to_endpoint(row: Any) -> Endpoint:
         consecutive_failures=row.consecutive_failures,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        throttled_until=row.throttled_until,
     )
 
 
@@ -240,10 +247,26 @@ def count_failure(conn: Connection, endpoint_id: uuid.UUID, now: datetime) -> in
 
 
 def reset_failures(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    """The endpoint answered: no exhausted events in a row, no throttle."""
     conn.execute(
         update(webhook_endpoints)
-        .where(ep.id == endpoint_id, ep.consecutive_failures != 0)
-        .values(consecutive_failures=0)
+        .where(
+            ep.id == endpoint_id,
+            or_(ep.consecutive_failures != 0, ep.throttled_until.is_not(None)),
+        )
+        .values(consecutive_failures=0, throttled_until=None)
+    )
+
+
+def throttle_endpoint(conn: Connection, endpoint_id: uuid.UUID, until: datetime) -> None:
+    """Send nothing more to this endpoint before ``until`` (a later throttle wins)."""
+    conn.execute(
+        update(webhook_endpoints)
+        .where(
+            ep.id == endpoint_id,
+            or_(ep.throttled_until.is_(None), ep.throttled_until < until),
+        )
+        .values(throttled_until=until)
     )
 
 
@@ -266,9 +289,36 @@ def delivery_row(event: StoredEvent, endpoint_id: uuid.UUID, now: datetime) -> d
     }
 
 
+def leased_row(
+    delivery_id: uuid.UUID,
+    event: StoredEvent,
+    endpoint_id: uuid.UUID,
+    now: datetime,
+    lease_until: datetime,
+) -> dict[str, Any]:
+    """A new delivery that the worker writing it attempts at once: leased to it until
+    ``lease_until`` (due again then, if the worker died before recording the attempt)."""
+    return {
+        **delivery_row(event, endpoint_id, lease_until),
+        "id": delivery_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(webhook_deliveries), list(rows))
+    """One multi-row write (COPY on PostgreSQL)."""
+    copy_rows(conn, webhook_deliveries, rows)
+
+
+def mark_succeeded(conn: Connection, delivery_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """Settle these leased deliveries as delivered, counting the attempt (one statement)."""
+    if delivery_ids:
+        conn.execute(
+            update(webhook_deliveries)
+            .where(among(conn, dl.id, delivery_ids))
+            .values(status="succeeded", attempts=dl.attempts + 1, updated_at=now)
+        )
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
@@ -283,7 +333,10 @@ def claim_due(
     lease them until ``lease_until``: a worker that dies mid-attempt leaves them due again
     once the lease runs out, so delivery is at least once."""
     live_endpoint = exists().where(
-        ep.id == dl.endpoint_id, ep.enabled.is_(True), ep.deleted_at.is_(None)
+        ep.id == dl.endpoint_id,
+        ep.enabled.is_(True),
+        ep.deleted_at.is_(None),
+        or_(ep.throttled_until.is_(None), ep.throttled_until <= now),
     )
     due = (
         select(dl.id)
@@ -347,8 +400,9 @@ def update_delivery(conn: Connection, delivery_id: uuid.UUID, values: dict[str, 
     conn.execute(update(webhook_deliveries).where(dl.id == delivery_id).values(**values))
 
 
-def insert_attempt(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(webhook_attempts).values(**values))
+def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One multi-row write (COPY on PostgreSQL) of a pass's attempts."""
+    copy_rows(conn, webhook_attempts, rows)
 
 
 def attempt_list_query(
@@ -425,3 +479,92 @@ def endpoints_page(
     oldest_first = Numbered(page.number, page.size, (("id", False),))
     query = endpoint_list_query(tenant, flavor)
     return fetch_page(conn, query, ep.id, oldest_first, to_endpoint, {"id": ep.id})
+
+
+# -- what the dashboard shows -----------------------------------------------------------------
+
+
+def _latest_attempts(
+    conn: Connection, tenant: Tenant, column: Any, ids: Sequence[uuid.UUID]
+) -> Any:
+    """The newest attempt per value of ``column`` (endpoint_id or delivery_id) among ``ids``."""
+    rank = func.row_number().over(
+        partition_by=column, order_by=(at.created_at.desc(), at.id.desc())
+    )
+    ranked = (
+        select(webhook_attempts, ev.type.label("event_type"), rank.label("rank"))
+        .join(webhook_events, ev.id == at.event_id)
+        .where(_scoped(webhook_attempts, tenant), among(conn, column, list(ids)))
+        .subquery()
+    )
+    return conn.execute(select(ranked).where(ranked.c.rank == 1))
+
+
+def last_attempts(
+    conn: Connection, tenant: Tenant, endpoint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Attempt]:
+    """Each endpoint's most recent attempt (one query)."""
+    if not endpoint_ids:
+        return {}
+    rows = _latest_attempts(conn, tenant, at.endpoint_id, endpoint_ids)
+    return {row.endpoint_id: to_attempt(row) for row in rows}
+
+
+def endpoint_deliveries(
+    conn: Connection, tenant: Tenant, endpoint_id: uuid.UUID, limit: int
+) -> list[DeliveryView]:
+    """The endpoint's newest deliveries with their latest attempts (two queries)."""
+    query = (
+        select(
+            dl.id,
+            dl.event_id,
+            ev.type.label("event_type"),
+            dl.status,
+            dl.attempts,
+            dl.next_attempt_at,
+            dl.created_at,
+        )
+        .join(webhook_events, ev.id == dl.event_id)
+        .where(_scoped(webhook_deliveries, tenant), dl.endpoint_id == endpoint_id)
+        .order_by(dl.created_at.desc(), dl.id.desc())
+        .limit(limit)
+    )
+    rows = list(conn.execute(query))
+    latest = {}
+    if rows:
+        found = _latest_attempts(conn, tenant, at.delivery_id, [row.id for row in rows])
+        latest = {row.delivery_id: to_attempt(row) for row in found}
+    return [
+        DeliveryView(
+            row.id,
+            row.event_id,
+            row.event_type,
+            row.status,
+            row.attempts,
+            row.next_attempt_at,
+            row.created_at,
+            latest.get(row.id),
+        )
+        for row in rows
+    ]
+
+
+def count_failing(conn: Connection, tenant: Tenant, operator_reason: str) -> int:
+    """Endpoints that are failing now: retrying a delivery whose last attempt failed, or
+    disabled by the server (410 Gone, retries exhausted), not by an operator."""
+    retrying = exists().where(dl.endpoint_id == ep.id, dl.status == "pending", dl.attempts > 0)
+    server_disabled = and_(
+        ep.enabled.is_(False),
+        ep.disabled_reason.is_not(None),
+        ep.disabled_reason != operator_reason,
+    )
+    query = (
+        select(func.count())
+        .select_from(webhook_endpoints)
+        .where(
+            _scoped(webhook_endpoints, tenant),
+            ep.deleted_at.is_(None),
+            or_(and_(ep.enabled.is_(True), retrying), server_disabled),
+        )
+    )
+    return int(conn.execute(query).scalar_one())

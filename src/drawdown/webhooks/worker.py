@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Connection
@@ -38,6 +39,8 @@ log = logging.getLogger("drawdown.webhooks")
 
 MAX_RESPONSE_CHARS = 2048
 DISABLE_AFTER_EXHAUSTED = 5
+# Answers that ask the sender to slow down: the whole endpoint waits, not only this event.
+THROTTLE_CODES = frozenset({429, 502, 504})
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -97,26 +100,39 @@ class Deliverer:
             return store.prune(conn, cutoff)
 
     def dispatch_once(self) -> int:
+        """Fan out what is new and make each delivery's first attempt at once: the new
+        deliveries are written already leased to this worker, so the first attempt costs no
+        separate claim; if this worker dies before recording them, they fall due again when
+        the lease runs out (at least once)."""
         with self.database.read() as conn:
             if not store.any_undispatched(conn):
                 return 0
         now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.webhook_lease_s)
         with self.database.write() as conn:
             events = store.lock_undispatched(conn, self.settings.webhook_batch_size)
             tenants = sorted({(e.organization_id, e.mode) for e in events})
             endpoints = store.enabled_endpoints(conn, [Tenant(o, m) for o, m in tenants])  # type: ignore[arg-type]
-            rows = [
-                store.delivery_row(event, endpoint.id, now)
+            new = [
+                DueDelivery(new_id(), 0, event, endpoint)
                 for event in events
                 for endpoint in endpoints
                 if (endpoint.organization_id, endpoint.mode) == (event.organization_id, event.mode)
                 and endpoint.subscribes(event.type)
             ]
+            rows = [
+                store.leased_row(d.id, d.event, d.endpoint.id, now, _due(d, now, lease_until))
+                for d in new
+            ]
             store.insert_deliveries(conn, rows)
+            # A throttled endpoint's deliveries wait, due when its throttle ends.
+            fresh = [d for d in new if not d.endpoint.throttled_at(now)]
             store.mark_dispatched(conn, [e.id for e in events], now)
+        self._send(fresh)
         return len(events)
 
     def deliver_once(self) -> int:
+        """Retries (and deliveries scheduled by redeliver, replay and test) that are due."""
         now = self.clock.now()
         with self.database.read() as conn:
             if not store.any_due(conn, now):
@@ -124,11 +140,16 @@ class Deliverer:
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_s)
         with self.database.write() as conn:
             claimed = store.claim_due(conn, now, lease_until, self.settings.webhook_batch_size)
-        results = list(self.pool.map(self.attempt, claimed))
-        with self.database.write() as conn:
-            for delivery, result in zip(claimed, results, strict=True):
-                self._record(conn, delivery, result)
+        self._send(claimed)
         return len(claimed)
+
+    def _send(self, deliveries: list[DueDelivery]) -> None:
+        """Attempt these (in parallel), then record every outcome in one transaction."""
+        if not deliveries:
+            return
+        results = list(self.pool.map(self.attempt, deliveries))
+        with self.database.write() as conn:
+            self._record_all(conn, deliveries, results)
 
     # -- one attempt -------------------------------------------------------------------------
 
@@ -163,40 +184,38 @@ class Deliverer:
             200 <= code < 300, code, None, response.text[:MAX_RESPONSE_CHARS], latency, retry_after
         )
 
-    def _record(self, conn: Connection, delivery: DueDelivery, result: AttemptResult) -> None:
+    def _record_all(
+        self, conn: Connection, deliveries: list[DueDelivery], results: list[AttemptResult]
+    ) -> None:
+        """One multi-row insert of the attempts and one update of every delivery that
+        succeeded; failures (few) are scheduled one by one."""
         now = self.clock.now()
-        endpoint = delivery.endpoint
-        number = delivery.attempts + 1
-        store.insert_attempt(
+        store.insert_attempts(
             conn,
-            {
-                "id": new_id(),
-                "organization_id": endpoint.organization_id,
-                "mode": endpoint.mode,
-                "delivery_id": delivery.id,
-                "event_id": delivery.event.id,
-                "endpoint_id": endpoint.id,
-                "attempt": number,
-                "succeeded": result.succeeded,
-                "http_code": result.http_code,
-                "error": result.error,
-                "response": result.response,
-                "latency_us": result.latency_us,
-                "created_at": now,
-            },
+            [_attempt_row(d, r, now) for d, r in zip(deliveries, results, strict=True)],
         )
-        values: dict[str, object] = {"attempts": number, "updated_at": now}
-        if result.succeeded:
-            store.update_delivery(conn, delivery.id, {**values, "status": "succeeded"})
-            store.reset_failures(conn, endpoint.id)
-            return
+        succeeded = [d for d, r in zip(deliveries, results, strict=True) if r.succeeded]
+        store.mark_succeeded(conn, [d.id for d in succeeded], now)
+        for endpoint_id in sorted({d.endpoint.id for d in succeeded}):
+            store.reset_failures(conn, endpoint_id)
+        for delivery, result in zip(deliveries, results, strict=True):
+            if not result.succeeded:
+                self._record_failure(conn, delivery, result, now)
+
+    def _record_failure(
+        self, conn: Connection, delivery: DueDelivery, result: AttemptResult, now: datetime
+    ) -> None:
+        endpoint = delivery.endpoint
+        values: dict[str, object] = {"attempts": delivery.attempts + 1, "updated_at": now}
         if result.http_code == 410:
             store.update_delivery(conn, delivery.id, {**values, "status": "failed"})
             self._disable(conn, delivery, "the receiver answered 410 Gone", now)
             return
-        delay = next_delay(number, self.rng, result.retry_after)
+        delay = next_delay(delivery.attempts + 1, self.rng, result.retry_after)
         if delay is not None:
             store.update_delivery(conn, delivery.id, {**values, "next_attempt_at": now + delay})
+            if result.http_code in THROTTLE_CODES or result.retry_after is not None:
+                store.throttle_endpoint(conn, endpoint.id, now + delay)
             return
         store.update_delivery(conn, delivery.id, {**values, "status": "failed"})
         if store.count_failure(conn, endpoint.id, now) >= DISABLE_AFTER_EXHAUSTED:
@@ -215,6 +234,34 @@ class Deliverer:
         }
         tenant = Tenant(endpoint.organization_id, endpoint.mode)  # type: ignore[arg-type]
         emit(conn, tenant, OutboxEvent("webhook_endpoint.disabled", data, now))
+
+
+def _due(delivery: DueDelivery, now: datetime, lease_until: datetime) -> datetime:
+    """When a new delivery is next due: the end of this worker's lease (it sends it now),
+    or the end of its endpoint's throttle."""
+    throttled_until = delivery.endpoint.throttled_until
+    if throttled_until is not None and now < throttled_until:
+        return throttled_until
+    return lease_until
+
+
+def _attempt_row(delivery: DueDelivery, result: AttemptResult, now: datetime) -> dict[str, Any]:
+    endpoint = delivery.endpoint
+    return {
+        "id": new_id(),
+        "organization_id": endpoint.organization_id,
+        "mode": endpoint.mode,
+        "delivery_id": delivery.id,
+        "event_id": delivery.event.id,
+        "endpoint_id": endpoint.id,
+        "attempt": delivery.attempts + 1,
+        "succeeded": result.succeeded,
+        "http_code": result.http_code,
+        "error": result.error,
+        "response": result.response,
+        "latency_us": result.latency_us,
+        "created_at": now,
+    }
 
 
 def run_webhooks(deliverer: Deliverer, interval_s: float, stop: threading.Event) -> None:

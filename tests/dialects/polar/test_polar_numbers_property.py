@@ -66,7 +66,7 @@ def test_customer_meter_follows_polars_formula(
     assert len(items) == 1
     item = items[0]
     # Polar's numbers, whichever came first: when the customer comes after its events,
-    # they are drawn down at its creation and the grant then pays their debt (rule 6).
+    # they are drawn down at its creation and the grant then pays their debt (debt is paid first).
     assert (item["consumed_units"], item["credited_units"], item["balance"]) == (
         float(consumed),
         granted,

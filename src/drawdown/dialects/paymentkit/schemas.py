@@ -36,6 +36,8 @@ __all__ = [
 AnyJson = Any
 UnixSeconds = Annotated[int, Field(ge=0, le=MAX_UNIX_S, description="Unix seconds")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Record times as JavaScript serializes a Date (``2025-08-07T10:00:00.000Z``, wire.iso_ms).
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 # Amounts arrive as decimal strings in human units; numbers are tolerated (read exactly).
 HumanAmount = Annotated[str | int | float, Field(description="Human units, e.g. '10.5'")]
 
@@ -122,8 +124,8 @@ class PkPaymentCurrency(BaseModel):
     maximum_payment_amount: str
     contract: str | None
     metadata: dict[str, AnyJson]
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     vault_config: dict[str, AnyJson] | None
     type: str
     recharge_config: dict[str, AnyJson] | None
@@ -141,8 +143,8 @@ class PkCustomer(BaseModel):
     address: dict[str, AnyJson] | None
     delinquent: bool
     metadata: dict[str, AnyJson]
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class PkMeter(BaseModel):
@@ -161,8 +163,8 @@ class PkMeter(BaseModel):
     created_by: str | None
     updated_by: str | None
     created_via: str
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     paymentCurrency: PkPaymentCurrency | None = None
 
 
@@ -184,8 +186,8 @@ class PkMeterEvent(BaseModel):
     source_data: dict[str, AnyJson] | list[AnyJson] | None
     created_by: str | None
     created_via: str
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     customer: PkCustomer | None
     subscription: None = None
     # TMeter: the meter without its paymentCurrency expansion
@@ -216,8 +218,8 @@ class PkCreditGrant(BaseModel):
     created_by: str | None = None
     updated_by: str | None = None
     created_via: str = "api"
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     customer: PkCustomer
     paymentCurrency: PkPaymentCurrency
     # drawdown has no payment methods: always null.
@@ -244,8 +246,8 @@ class PkCreditTransaction(BaseModel):
     metadata: dict[str, AnyJson]
     transfer_status: str | None = None
     transfer_hash: str | None = None
-    created_at: str
-    updated_at: str
+    created_at: IsoTime
+    updated_at: IsoTime
     customer: PkCustomer
     paymentCurrency: PkPaymentCurrency
     creditGrant: dict[str, AnyJson] | None

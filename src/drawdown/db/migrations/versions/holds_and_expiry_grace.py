@@ -1,4 +1,4 @@
-"""credit holds (DESIGN rule 17); a reason on ledger entries (rule 19's customer_deleted)
+"""credit holds; a reason on ledger entries (customer_deleted, when a deletion voids grants)
 
 Revision ID: holds_and_expiry_grace
 Revises: events_partitioned
