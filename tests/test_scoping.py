@@ -82,6 +82,13 @@ CASES: dict[str, tuple[str, ...]] = {
     "GET /polar/v1/webhooks/endpoints/{id}": ("webhook_endpoints",),
     f"GET {PK}/webhook-endpoints": ("webhook_endpoints",),
     f"GET {PK}/webhook-endpoints/{{id}}": ("webhook_endpoints",),
+    "GET /v1/customers/{customer_id}/topup-rules": ("topup_rules",),
+    "GET /v1/customers/external/{external_id}/topup-rules": ("topup_rules",),
+    "GET /v1/topup-rules": ("topup_rules",),
+    "GET /v1/topup-rules/{rule_id}": ("topup_rules",),
+    "GET /v1/topups": ("topups",),
+    "GET /v1/topups/{topup_id}": ("topups",),
+    "GET /v1/customers/{customer_id}/topups": ("customers", "topups"),
 }
 # Read paths that are not GET routes, each proved by its own test below.
 OTHER_READS: dict[str, tuple[str, ...]] = {
@@ -194,6 +201,19 @@ class World:
             201,
             json={"currency_id": self.currency["id"], "thresholds": [{"code": "l", "value": "1"}]},
         )
+        cur_id = self.currency["id"]
+        self.topup_rule = a.ok(
+            "POST",
+            f"/v1/customers/{self.customer['id']}/topup-rules",
+            201,
+            json={"currency_id": cur_id, "trigger": "threshold", "threshold": "1", "amount": "1"},
+        )
+        self.topup = a.ok(
+            "POST",
+            f"/v1/customers/{self.customer['id']}/topups",
+            201,
+            json={"currency_id": cur_id, "amount": "1", "settlement": "external"},
+        )
 
     def uuid_of(self, native_id: str) -> str:
         return str(uuid.UUID(native_id.split("_", 1)[1]))
@@ -203,6 +223,7 @@ class World:
         customer's names, and the amounts it booked."""
         ids = [self.currency, self.meter, self.customer, self.grant, self.event, self.entry]
         ids += [self.saver, self.hold, self.endpoint, self.message, self.alert]
+        ids += [self.topup_rule, self.topup]
         out = [self.customer_meter_id, "scope-a-ext", "scope-a-two", "a@scope.example"]
         out += [self.polar_endpoint["id"], self.pk_endpoint["id"]]
         out.append("Ann Scope")
@@ -338,6 +359,16 @@ class World:
                 f"{PK}/webhook-endpoints/{self.pk_endpoint['id']}",
                 {},
             ),
+            "GET /v1/customers/{customer_id}/topup-rules": (f"/v1/customers/{cus}/topup-rules", {}),
+            "GET /v1/customers/external/{external_id}/topup-rules": (
+                f"/v1/customers/external/{ext}/topup-rules",
+                {},
+            ),
+            "GET /v1/topup-rules": ("/v1/topup-rules", {}),
+            "GET /v1/topup-rules/{rule_id}": (f"/v1/topup-rules/{self.topup_rule['id']}", {}),
+            "GET /v1/topups": ("/v1/topups", {}),
+            "GET /v1/topups/{topup_id}": (f"/v1/topups/{self.topup['id']}", {}),
+            "GET /v1/customers/{customer_id}/topups": (f"/v1/customers/{cus}/topups", {}),
         }
 
 

@@ -8,7 +8,10 @@
 - dialects and ``api.py`` files import nothing of SQLAlchemy beyond the ``Connection``
   they pass on, nor anything of ``drawdown.db`` but the engine;
 - the domain packages customers, events, meters and credits import each other without a
-  cycle.
+  cycle;
+- below the HTTP edge, validation failures name the fields of what the service was given
+  (``["amount"]``), never a part of the request (``["body", "amount"]``): the route places
+  them.
 """
 
 from __future__ import annotations
@@ -144,6 +147,43 @@ def test_the_domains_do_not_import_the_flows() -> None:
         ):
             offenders.add(rel)
     assert offenders == set()
+
+
+# Packages whose modules other than api.py are below the HTTP edge, and the modules above
+# the domains that are too.
+SERVICE_PACKAGES = (*DOMAINS, "holds", "webhooks", "alerts", "currencies", "keys")
+SERVICE_MODULES = ("flows.py", "consumption.py", "money.py", "paging.py", "records.py")
+REQUEST_PARTS = {"body", "query", "path", "header"}
+
+
+def _request_locations(tree: ast.Module) -> Iterator[int]:
+    """Lines of list or tuple literals that start with a part of the request, and of calls
+    to ``request_field``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List | ast.Tuple) and node.elts:
+            first = node.elts[0]
+            if isinstance(first, ast.Constant) and first.value in REQUEST_PARTS:
+                yield node.lineno
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "request_field":
+            yield node.lineno
+
+
+def test_services_name_fields_not_request_parts() -> None:
+    offenders = set()
+    for rel, tree, _ in _modules():
+        below_edge = rel in SERVICE_MODULES or (
+            rel.split("/", 1)[0] in SERVICE_PACKAGES and not rel.endswith("/api.py")
+        )
+        if below_edge:
+            offenders |= {f"{rel}:{line}" for line in _request_locations(tree)}
+    assert offenders == set()
+
+
+def test_the_request_location_finder_finds_them() -> None:
+    tree = ast.parse(
+        'field(["amount"], "x")\nfield(["body", "amount"], "x")\nrequest_field(["query"], "y")'
+    )
+    assert sorted(_request_locations(tree)) == [2, 3, 3]
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ def _routers() -> list[Any]:
     from drawdown.events.api import usage_router as meter_usage
     from drawdown.holds.api import router as holds
     from drawdown.meters.api import router as meters
+    from drawdown.topups.api import router as topups
     from drawdown.webhooks.api import router as webhooks
 
     return [
@@ -59,6 +60,7 @@ def _routers() -> list[Any]:
         alerts,
         webhooks,
         holds,
+        topups,
         *polar_routers(),
         paymentkit,
     ]
@@ -73,6 +75,11 @@ def create_app(
     database = database or Database(settings.database_url)
 
     lifecycle = Lifecycle(settings.shutdown_drain_delay_s)
+    from drawdown.topups import install as install_topups
+
+    # Threshold top-ups join every credits transaction of this process; the clock runs
+    # the schedules and expires pending top-ups.
+    clock_passes = install_topups(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +91,11 @@ def create_app(
 
             threads.append(
                 ClockThread(
-                    database, app.state.clock, settings.clock_interval_s, settings.expiry_grace
+                    database,
+                    app.state.clock,
+                    settings.clock_interval_s,
+                    settings.expiry_grace,
+                    clock_passes,
                 )
             )
             back = settings.max_event_age + timedelta(days=5)

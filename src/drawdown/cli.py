@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drawdown.commands import accounts, customers, grants, holds, meters, webhooks
+from drawdown.commands import accounts, customers, grants, holds, meters, topups, webhooks
 from drawdown.commands.ingest import ingest
 from drawdown.tenancy import MODES, SCOPES, Tenant
 
@@ -44,6 +44,7 @@ app.add_typer(grants.app, name="grants")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(webhooks.alerts_app, name="alerts")
 app.add_typer(holds.app, name="holds")
+app.add_typer(topups.app, name="topups")
 app.command("balance")(accounts.balance)
 app.command("ledger")(accounts.ledger)
 app.command("ingest")(ingest)
@@ -208,9 +209,11 @@ def worker() -> None:
     from drawdown.dialects.polar import webhooks as _polar_payloads  # noqa: F401
     from drawdown.events.backfill import BackfillThread
     from drawdown.ops import logs
+    from drawdown.topups import install as install_topups
     from drawdown.webhooks.worker import WebhookThread
 
     settings = _settings()
+    clock_passes = install_topups(settings)
     logs.configure(settings.log_level, settings.log_format)
     _migrate(settings.database_url)
     database = _database(settings.database_url)
@@ -235,7 +238,8 @@ def worker() -> None:
         back = settings.max_event_age + timedelta(days=5)
         upkeep = BackfillThread(database, settings.clock_interval_s, back)
         upkeep.start()
-        run_clock(database, clock, settings.clock_interval_s, stop, settings.expiry_grace)
+        interval_s, grace = settings.clock_interval_s, settings.expiry_grace
+        run_clock(database, clock, interval_s, stop, grace, clock_passes)
         upkeep.stop(settings.shutdown_timeout_s)
         typer.echo("clock stopped")
     finally:

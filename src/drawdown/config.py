@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(default=100, ge=1, le=1000)
     webhook_retention_days: int = Field(default=30, ge=1)
 
+    # Top-ups (docs/topups.md): how long an external top-up waits for its confirm before it
+    # expires (a rule's own pending_ttl_s wins).
+    topup_pending_ttl_s: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+
     # Seconds an Idempotency-Key is remembered.
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
 

@@ -11,7 +11,7 @@ Every failure the native API returns has this shape::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 __all__ = [
     "AuthenticationError",
@@ -26,6 +26,7 @@ __all__ = [
     "ValidationFailed",
     "field",
     "problem",
+    "request_field",
 ]
 
 PROBLEM_TYPE_BASE = "https://drawdown.dev/errors/"
@@ -108,17 +109,47 @@ class RateLimitedError(DrawdownError):
 
 
 class ValidationFailed(DrawdownError):
-    """Bad input, with each offending field named by its location."""
+    """Bad input, with each offending field named by its location.
+
+    A service names the fields of what it was given: ``["amount"]``, or
+    ``["events", 3, "name"]`` for the name of a batch's fourth event (:meth:`within` nests a
+    part's failure under the part's field). The HTTP edge that took that input from the
+    request places the failure there (:meth:`placed_in` ``"body"`` gives
+    ``["body", "amount"]``); a failure the edge builds itself is placed from the start
+    (``placed=True``). Placing happens once: a placed failure keeps its locations."""
 
     status = 422
     code = "validation_error"
     title = "Validation failed"
 
-    def __init__(self, errors: Sequence[FieldError], *, detail: str | None = None) -> None:
+    def __init__(
+        self, errors: Sequence[FieldError], *, detail: str | None = None, placed: bool = False
+    ) -> None:
         assert errors, "a validation failure names at least one field"
         self.errors = [(list(loc), msg) for loc, msg in errors]
-        summary = detail or "; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in self.errors[:5])
-        super().__init__(summary)
+        self.placed = placed
+        self._given_detail = detail
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        given = self._given_detail
+        return given or "; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in self.errors[:5])
+
+    def within(self, *prefix: str | int) -> Self:
+        """This failure of a part, as a failure of the whole whose field ``prefix`` holds
+        the part."""
+        assert not self.placed, "a failure placed in a request is not nested further"
+        self.errors = [([*prefix, *loc], msg) for loc, msg in self.errors]
+        self.detail = self._summary()
+        self.args = (self.detail,)
+        return self
+
+    def placed_in(self, *part: str | int) -> Self:
+        """This failure placed in the request's ``part`` (``"body"``, ``"query"``)."""
+        if not self.placed:
+            self.within(*part)
+            self.placed = True
+        return self
 
     def body(self) -> dict[str, Any]:
         out = super().body()
@@ -126,9 +157,15 @@ class ValidationFailed(DrawdownError):
         return out
 
 
-def field(loc: Sequence[str | int], msg: str) -> ValidationFailed:
-    """Shorthand for a validation failure on one field."""
-    return ValidationFailed([(loc, msg)])
+def field(loc: str | Sequence[str | int], msg: str) -> ValidationFailed:
+    """Shorthand for a validation failure on one field: ``field("amount", "...")``."""
+    return ValidationFailed([([loc] if isinstance(loc, str) else loc, msg)])
+
+
+def request_field(loc: Sequence[str | int], msg: str) -> ValidationFailed:
+    """A failure on one field the HTTP layer read itself, located in full in the request
+    (``["query", "starting_after"]``)."""
+    return ValidationFailed([(loc, msg)], placed=True)
 
 
 def _dotted(loc: Sequence[str | int]) -> str:

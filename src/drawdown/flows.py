@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from drawdown.clock import utcnow
 from drawdown.config import DEFAULT_EXPIRY_GRACE, Settings
+from drawdown.consumption import Usage
 from drawdown.credits.closing import close_customer_credits
 from drawdown.credits.drawdown import apply_usage
 from drawdown.customers import service as customers
@@ -36,6 +37,7 @@ __all__ = [
     "create_customer",
     "delete_customer",
     "ingest",
+    "ingest_event",
     "update_customer",
 ]
 
@@ -43,17 +45,42 @@ __all__ = [
 def ingest(
     conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
 ) -> IngestResult:
-    """Validate and store a batch, then book its consuming events (one apply_usage call)."""
+    """Validate and store a batch, then book its consuming events (one apply_usage call).
+    Failures name ``events.<index>.<field>``."""
     try:
-        result, usages = events.store_batch(conn, tenant, raw_events, settings, now)
+        stored = events.store_batch(conn, tenant, raw_events, settings, now)
     except ValidationFailed:
         metrics.count_rejected(len(raw_events))
         raise
+    return _book(conn, tenant, stored, len(raw_events), settings, now)
+
+
+def ingest_event(
+    conn: Connection, tenant: Tenant, raw_event: Any, settings: Settings, now: datetime
+) -> IngestResult:
+    """:func:`ingest` for one event; failures name the event's own fields."""
+    try:
+        stored = events.store_event(conn, tenant, raw_event, settings, now)
+    except ValidationFailed:
+        metrics.count_rejected(1)
+        raise
+    return _book(conn, tenant, stored, 1, settings, now)
+
+
+def _book(
+    conn: Connection,
+    tenant: Tenant,
+    stored: tuple[IngestResult, list[Usage]],
+    sent: int,
+    settings: Settings,
+    now: datetime,
+) -> IngestResult:
+    result, usages = stored
     if usages:
         started = time.perf_counter()
         apply_usage(conn, tenant, usages, now, settings.expiry_grace)
         metrics.DRAWDOWN_DURATION.observe(time.perf_counter() - started)
-    metrics.count_ingest(result.inserted, result.duplicates, len(raw_events))
+    metrics.count_ingest(result.inserted, result.duplicates, sent)
     return result
 
 

@@ -27,6 +27,8 @@ PREFIXES = {
     "webhook_attempt": "wha",
     "balance_alert": "alr",
     "hold": "hld",
+    "topup_rule": "tpr",
+    "topup": "tup",
 }
 
 _lock = threading.Lock()

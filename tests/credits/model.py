@@ -177,3 +177,24 @@ class MAccount:
         if units:
             self.consume(units, at, now)
         return "done"
+
+
+@dataclass
+class MTopup:
+    """A manual top-up (settled at once, or pending until confirmed or failed)."""
+
+    amount: int
+    category: str
+    lifetime: timedelta | None
+    expires_at: datetime | None  # pending only
+    status: str = "pending"
+
+    def read(self, now: datetime) -> str:
+        if self.status == "pending" and self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    def grant(self, key: str, now: datetime, created: int) -> MGrant:
+        """The grant it makes when it succeeds (effective now, priority 50)."""
+        expires_at = now + self.lifetime if self.lifetime is not None else None
+        return MGrant(key, self.amount, 50, self.category, now, expires_at, created)

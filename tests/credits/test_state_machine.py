@@ -1,6 +1,7 @@
 """A Hypothesis state machine: random grants, events (late, duplicate, negative, for a
 customer that does not exist yet), voids, expiries, holds (created, partial, captured
-below, at or above the amount held, released, expired by the clock) and clock moves, run
+below, at or above the amount held, released, expired by the clock), manual top-ups
+(granted at once, or pending until confirmed, failed or expired) and clock moves, run
 against the real API and storage and against the reference model in
 tests/credits/model.py. After every step the rule-12 invariants hold, the API agrees with
 the model, and available = remaining - debt - held (never below zero)."""
@@ -19,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from drawdown.credits.clock import sweep_once
 from tests.credits.conftest import Setup
 from tests.credits.invariants import check_ledger
-from tests.credits.model import GRACE, MAccount, MGrant, MHold
+from tests.credits.model import GRACE, MAccount, MGrant, MHold, MTopup
 from tests.credits.test_grants import iso
 
 CUSTOMERS = ("c1", "c2")
@@ -51,6 +52,7 @@ class CreditMachine(RuleBasedStateMachine):
         self.customer_ids: dict[str, str] = {}
         self.grant_keys: list[tuple[str, str, MGrant]] = []  # (customer, api id, model)
         self.holds: list[tuple[str, str, MHold]] = []  # (customer, api id, model)
+        self.topups: list[tuple[str, str, MTopup]] = []  # (customer, api id, model)
         self.sent: list[dict[str, Any]] = []
         self.pending_events: list[tuple[int, Any]] = []  # c2's events before it exists
         self.counter = itertools.count()
@@ -292,6 +294,59 @@ class CreditMachine(RuleBasedStateMachine):
             assert response.status_code == 409, response.text
             assert response.json()["code"] == _CONFLICT[outcome]
 
+    @rule(
+        customer=st.sampled_from(CUSTOMERS),
+        amount=st.integers(1, 1500),
+        external=st.booleans(),
+        category=st.sampled_from(["paid", "promotional"]),
+        lifetime=st.sampled_from([None, "PT1H", "P1D"]),
+    )
+    def top_up(
+        self, customer: str, amount: int, external: bool, category: str, lifetime: str | None
+    ) -> None:
+        if customer not in self.customer_ids:
+            return
+        now = self.clock.now()
+        body = {
+            "currency_id": self.currency_id,
+            "amount": f"{amount / 100:.2f}",
+            "settlement": "external" if external else "auto",
+            "grant_template": {"category": category, "expires_after": lifetime},
+        }
+        url = f"/v1/customers/{self.customer_ids[customer]}/topups"
+        made = self.api.ok("POST", url, 201, json=body)
+        delta = {None: None, "PT1H": timedelta(hours=1), "P1D": timedelta(days=1)}[lifetime]
+        pending_until = now + timedelta(days=1) if external else None
+        model = MTopup(amount, category, delta, pending_until)
+        if not external:
+            model.status = "succeeded"
+            self._add_topup_grant(customer, made["grant_id"], model, now)
+        self.topups.append((customer, made["id"], model))
+
+    def _add_topup_grant(self, customer: str, key: str, model: MTopup, now: Any) -> None:
+        grant = model.grant(key, now, next(self.counter))
+        self.accounts[customer].add(grant, now)
+        self.grant_keys.append((customer, key, grant))
+
+    @precondition(lambda self: bool(self.topups))
+    @rule(index=st.integers(0, 1000), confirm=st.booleans())
+    def settle_top_up(self, index: int, confirm: bool) -> None:
+        customer, key, model = self.topups[index % len(self.topups)]
+        now = self.clock.now()
+        if confirm:
+            response = self.api.post(f"/v1/topups/{key}/confirm", json={})
+        else:
+            response = self.api.post(f"/v1/topups/{key}/fail", json={"reason": "declined"})
+        status = model.read(now)
+        if status != "pending":
+            assert response.status_code == 409, response.text
+            assert response.json()["code"] == f"topup_{status}"
+            return
+        assert response.status_code == 200, response.text
+        model.status = "succeeded" if confirm else "failed"
+        if confirm:
+            self._add_topup_grant(customer, response.json()["grant_id"], model, now)
+
     @invariant()
     def agrees_with_model(self) -> None:
         if not hasattr(self, "accounts"):
@@ -325,6 +380,8 @@ class CreditMachine(RuleBasedStateMachine):
         for customer, key, hold in self.holds:
             got = self.api.ok("GET", f"/v1/holds/{key}")
             assert got["status"] == self.accounts[customer].hold_status(hold, now), key
+        for _, key, topup in self.topups:
+            assert self.api.ok("GET", f"/v1/topups/{key}")["status"] == topup.read(now), key
 
 
 @pytest.mark.slow

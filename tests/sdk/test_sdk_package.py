@@ -31,7 +31,8 @@ def test_public_api_is_pinned() -> None:
         "CreditTransaction", "Currency", "Customer", "Event", "FieldError", "Hold",
         "IngestBatchError", "IngestResult", "IngestTotals", "InsufficientCreditsError", "Meter",
         "MeterAggregation", "MeterUsage", "NotFoundError", "OMIT", "Page", "PayloadTooLargeError",
-        "PermissionDeniedError", "RateLimitError", "Reservation", "ServerError", "UsageBucket",
+        "PermissionDeniedError", "RateLimitError", "Reservation", "ServerError", "Topup",
+        "TopupRule", "UsageBucket",
         "ValidationFailedError", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
         "WebhookScheduled", "__version__",
     ])  # fmt: skip

@@ -13,6 +13,7 @@ from drawdown.alerts import service, store
 from drawdown.alerts.schemas import AlertCreate, AlertOut, AlertUpdate
 from drawdown.customers import service as customers
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
@@ -55,7 +56,7 @@ def _create_for(
 
 @router.post("/v1/customers/{customer_id}/alerts", status_code=201, response_model=AlertOut)
 def create_customer_alert(customer_id: str, body: AlertCreate, ctx: WriteCtx) -> AlertOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         customer = customers.get_customer(conn, ctx.tenant, customer_id)
         return _create_for(ctx, conn, customer, body)
 
@@ -66,7 +67,7 @@ def create_customer_alert(customer_id: str, body: AlertCreate, ctx: WriteCtx) ->
 def create_customer_alert_by_external_id(
     external_id: str, body: AlertCreate, ctx: WriteCtx
 ) -> AlertOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         customer = customers.get_customer_by_external_id(conn, ctx.tenant, external_id)
         return _create_for(ctx, conn, customer, body)
 
@@ -101,7 +102,7 @@ def list_customer_alerts_by_external_id(
 @router.post("/v1/alerts", status_code=201, response_model=AlertOut)
 def create_default_alert(body: AlertCreate, ctx: WriteCtx) -> AlertOut:
     """An organization-wide default: applies to every customer of the currency."""
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         alert = service.create_alert(conn, ctx.tenant, None, body, ctx.clock.now())
         return service.render(conn, ctx.tenant, alert)
 
@@ -136,7 +137,7 @@ def get_alert(
 
 @router.patch("/v1/alerts/{alert_id}", response_model=AlertOut)
 def update_alert(alert_id: str, body: AlertUpdate, ctx: WriteCtx) -> AlertOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         alert = service.get_alert(conn, ctx.tenant, alert_id)
         updated = service.update_alert(conn, ctx.tenant, alert, body, ctx.clock.now())
         return service.render(conn, ctx.tenant, updated, updated.customer_id)

@@ -33,24 +33,24 @@ __all__ = [
 
 def _currency(conn: Connection, tenant: Tenant, body: AlertCreate) -> Any:
     if (body.currency_id is None) == (body.meter_id is None):
-        raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
+        raise field("currency_id", "give exactly one of currency_id or meter_id")
     if body.meter_id is not None:
         try:
             meter = meters.get_meter(conn, tenant, body.meter_id)
         except NotFoundError:
-            raise field(["body", "meter_id"], f"no meter {body.meter_id!r}") from None
+            raise field("meter_id", f"no meter {body.meter_id!r}") from None
         return currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
     try:
         return currencies.get_currency(conn, tenant, body.currency_id or "")
     except NotFoundError:
-        raise field(["body", "currency_id"], f"no currency {body.currency_id}") from None
+        raise field("currency_id", f"no currency {body.currency_id}") from None
 
 
 def _thresholds(items: list[ThresholdIn], decimals: int, balance_type: str) -> list[dict[str, Any]]:
     errors: list[tuple[list[str | int], str]] = []
     out: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        loc: list[str | int] = ["body", "thresholds", index, "value"]
+        loc: list[str | int] = ["thresholds", index, "value"]
         try:
             value = parse_amount(item.value, decimals, allow_negative=balance_type == "ledger")
         except AmountError as exc:
@@ -59,7 +59,7 @@ def _thresholds(items: list[ThresholdIn], decimals: int, balance_type: str) -> l
         if out and value >= out[-1]["value"]:
             errors.append((loc, "thresholds must be strictly decreasing"))
         if item.code in {t["code"] for t in out}:
-            errors.append((["body", "thresholds", index, "code"], "codes must be unique"))
+            errors.append((["thresholds", index, "code"], "codes must be unique"))
         out.append(
             {"code": item.code, "value": value, "notify_on": list(dict.fromkeys(item.notify_on))}
         )
@@ -72,7 +72,7 @@ def _margin(value: str, decimals: int) -> int:
     try:
         return parse_amount(value, decimals)
     except AmountError as exc:
-        raise field(["body", "rearm_margin"], str(exc)) from None
+        raise field("rearm_margin", str(exc)) from None
 
 
 def create_alert(
@@ -126,7 +126,7 @@ def update_alert(
     sent = body.model_fields_set
     for name in sent:
         if getattr(body, name) is None:
-            raise field(["body", name], "cannot be null")
+            raise field(name, "cannot be null")
     decimals = _decimals(conn, tenant, alert)
     balance_type = body.balance_type or alert.balance_type
     values: dict[str, Any] = {}

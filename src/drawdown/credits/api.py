@@ -17,8 +17,9 @@ from drawdown.credits.schemas import (
     LedgerEntryOut,
 )
 from drawdown.customers.service import get_customer, get_customer_by_external_id
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
@@ -44,7 +45,8 @@ def create_grant(
         now, grace = ctx.clock.now(), ctx.settings.expiry_grace
         return service.render_grant(service.create_grant(conn, ctx.tenant, body, now, grace))
 
-    return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, "POST /v1/credit-grants", body, create)
 
 
 @router.get("/v1/credit-grants/{grant_id}", response_model=GrantOut)
@@ -103,7 +105,7 @@ def _query_id(kind: str, name: str, value: str | None) -> Any:
         return None
     parsed = parse_id(kind, value)
     if parsed is None:
-        raise field(["query", name], f"is not a valid {kind} id")
+        raise request_field(["query", name], f"is not a valid {kind} id")
     return parsed
 
 
@@ -159,11 +161,11 @@ MeterParam = Annotated[str, Query(description="Meter id or event_name", max_leng
 
 @router.get("/v1/customers/{customer_id}/access", response_model=AccessOut)
 def access(customer_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
-    with ctx.database.read() as conn:
+    with fields_in("query"), ctx.database.read() as conn:
         return service.access(conn, ctx.tenant, (customer_id, None), meter, ctx.clock.now())
 
 
 @router.get("/v1/customers/external/{external_id}/access", response_model=AccessOut)
 def access_by_external_id(external_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
-    with ctx.database.read() as conn:
+    with fields_in("query"), ctx.database.read() as conn:
         return service.access(conn, ctx.tenant, (None, external_id), meter, ctx.clock.now())

@@ -2,7 +2,12 @@
 have come due. It runs as a thread in every server process by default, or in separate
 ``drawdown worker`` processes; any number can run at once, because each pass locks the
 accounts it works on with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) or holds SQLite's single
-write lock. Reads never wait for it: they apply the same clock in memory."""
+write lock. Reads never wait for it: they apply the same clock in memory.
+
+Other domains' timed work (scheduled top-ups, expiry of pending ones) joins the pass as
+*extra passes* handed in by the application's wiring, so credits never imports them: each
+is ``pass_(database, now) -> how many things it did`` and must be safe to run from any
+number of processes at once."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from drawdown.clock import Clock
@@ -19,7 +25,16 @@ from drawdown.credits.work import CreditWork
 from drawdown.db.engine import Database
 from drawdown.ops import logs
 
-__all__ = ["MAX_ACCOUNTS_PER_PASS", "ClockThread", "lag_s", "run_clock", "sweep_once"]
+__all__ = [
+    "MAX_ACCOUNTS_PER_PASS",
+    "ClockPass",
+    "ClockThread",
+    "lag_s",
+    "run_clock",
+    "sweep_once",
+]
+
+ClockPass = Callable[[Database, datetime], int]
 
 log = logging.getLogger("drawdown.clock")
 
@@ -58,14 +73,22 @@ def run_clock(
     interval_s: float,
     stop: threading.Event,
     grace: timedelta = DEFAULT_EXPIRY_GRACE,
+    passes: Sequence[ClockPass] = (),
 ) -> None:
     while not stop.is_set():
-        _one_pass(database, clock, interval_s, grace)
+        _one_pass(database, clock, interval_s, grace, passes)
         stop.wait(interval_s)
 
 
-def _one_pass(database: Database, clock: Clock, interval_s: float, grace: timedelta) -> None:
-    """Sweep until nothing more is due; one log line per pass (debug when idle)."""
+def _one_pass(
+    database: Database,
+    clock: Clock,
+    interval_s: float,
+    grace: timedelta,
+    passes: Sequence[ClockPass] = (),
+) -> None:
+    """Sweep until nothing more is due, then the extra passes; one log line per pass
+    (debug when idle)."""
     started = time.perf_counter()
     booked = 0
     with logs.bound(job="clock", job_id=uuid.uuid4().hex):
@@ -75,6 +98,8 @@ def _one_pass(database: Database, clock: Clock, interval_s: float, grace: timede
                 booked += count
                 if count < MAX_ACCOUNTS_PER_PASS:
                     break  # more is due only when the pass was full: then keep going
+            for extra in passes:
+                booked += extra(database, clock.now())
         except Exception:
             log.exception("clock pass failed; retrying in %.1f s", interval_s)
             return
@@ -92,11 +117,12 @@ class ClockThread:
         clock: Clock,
         interval_s: float,
         grace: timedelta = DEFAULT_EXPIRY_GRACE,
+        passes: Sequence[ClockPass] = (),
     ) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_clock,
-            args=(database, clock, interval_s, self._stop, grace),
+            args=(database, clock, interval_s, self._stop, grace, passes),
             name="drawdown-clock",
             daemon=True,
         )

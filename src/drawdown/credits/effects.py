@@ -126,7 +126,7 @@ def emit_effects(conn: Connection, pairs: Sequence[tuple[Any, Book]], now: datet
     """Write the outbox events of these (account before, book after) pairs."""
     changed = [(a, b) for a, b in pairs if b.changed or b.entries or b.changed_holds]
     crossings = alerts.evaluate(
-        conn, _moves(changed, now), now, lambda ids: store.held_sums(conn, ids, now)
+        conn, _moves(changed, now), now, lambda ids: store.held_by_account(conn, ids, now)
     )
     found: list[tuple[Any, Book, str, Any]] = []
     for account, book in changed:

@@ -84,12 +84,12 @@ def create_hold(
     402 when even that does not fit."""
     customer = resolve_customer(conn, tenant, body.customer_id, body.external_customer_id)
     currency_id, decimals = currency_of(conn, tenant, body.currency_id, body.meter_id)
-    requested = _units(body.amount, decimals, ["body", "amount"])
+    requested = _units(body.amount, decimals, ["amount"])
     min_units = requested
     if body.min_amount is not None:
-        min_units = _units(body.min_amount, decimals, ["body", "min_amount"])
+        min_units = _units(body.min_amount, decimals, ["min_amount"])
         if min_units > requested:
-            raise field(["body", "min_amount"], "must be at most amount")
+            raise field("min_amount", "must be at most amount")
     key = (customer.id, currency_id)
     work = CreditWork.open(conn, tenant, [key], now, grace=grace, with_holds=True)
     account, book = work.account(*key), work.book(*key)
@@ -187,24 +187,24 @@ def capture_hold(
     must be what the event costs; above the amount held it needs ``allow_overage``."""
     units = 0 if usage is None else usage.amount_units
     if usage is not None and usage.currency_id != row.currency_id:
-        raise field(["body", "event", "name"], "this event's meter counts in another currency")
+        raise field(["event", "name"], "this event's meter counts in another currency")
     if units < 0:
-        raise field(["body", "event", "properties"], "a capture's event must consume credits")
+        raise field(["event", "properties"], "a capture's event must consume credits")
     if amount is not None:
         try:
             stated = parse_amount(amount, row.decimals)
         except AmountError as exc:
-            raise field(["body", "amount"], str(exc)) from None
+            raise field("amount", str(exc)) from None
         if stated != units:
             cost = format_units(units, row.decimals)
-            raise field(["body", "amount"], f"the event costs {cost}, not {amount}")
+            raise field("amount", f"the event costs {cost}, not {amount}")
     work, book, hold = _open_active(conn, tenant, row, now, grace)
     if units > hold.amount and not allow_overage:
         msg = (
             f"{format_units(units, row.decimals)} is more than the "
             f"{format_units(hold.amount, row.decimals)} held (pass allow_overage)"
         )
-        raise ExceedsHoldAmount([(["body", "amount"], msg)])
+        raise ExceedsHoldAmount([(["amount"], msg)])
     event_id = usage.event_id if usage is not None else None
     event_at = usage.timestamp if usage is not None else now
     book.capture(hold, units, event_id, event_at, now)

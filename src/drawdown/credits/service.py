@@ -63,14 +63,14 @@ def currency_of(
 ) -> tuple[uuid.UUID, int]:
     """The currency (id, decimals) a request names directly or through a meter."""
     if (currency_id is None) == (meter_id is None):
-        raise field(["body", "currency_id"], "give exactly one of currency_id or meter_id")
+        raise field("currency_id", "give exactly one of currency_id or meter_id")
     if currency_id is not None:
         try:
             currency = currencies.get_currency(conn, tenant, currency_id)
         except NotFoundError:
-            raise field(["body", "currency_id"], f"no currency {currency_id}") from None
+            raise field("currency_id", f"no currency {currency_id}") from None
     else:
-        meter = _meter(conn, tenant, meter_id or "", ["body", "meter_id"])
+        meter = _meter(conn, tenant, meter_id or "", ["meter_id"])
         currency = currencies.get_currency(conn, tenant, render_id("currency", meter.currency_id))
     return currency.id, currency.decimals
 
@@ -89,9 +89,9 @@ def _check_times(body: GrantCreate, now: datetime) -> datetime:
         # The past first: with no effective_at sent, "after effective_at" would name a
         # field the caller never set.
         if body.expires_at <= now:
-            raise field(["body", "expires_at"], "is already in the past")
+            raise field("expires_at", "is already in the past")
         if body.expires_at <= effective_at:
-            raise field(["body", "expires_at"], "must be after effective_at")
+            raise field("expires_at", "must be after effective_at")
     return effective_at
 
 
@@ -107,9 +107,9 @@ def create_grant(
     try:
         units = parse_amount(body.amount, decimals)
     except AmountError as exc:
-        raise field(["body", "amount"], str(exc)) from None
+        raise field("amount", str(exc)) from None
     if units == 0:
-        raise field(["body", "amount"], "must be greater than zero")
+        raise field("amount", "must be greater than zero")
     effective_at = _check_times(body, now)
     grant = GrantState(
         id=new_id(),
@@ -310,7 +310,7 @@ def access(
             get_customer(conn, tenant, customer_id)
         else:
             get_customer_by_external_id(conn, tenant, external_id or "")
-        _meter(conn, tenant, meter_ref, ["query", "meter"])
+        _meter(conn, tenant, meter_ref, ["meter"])
         raise AssertionError("access_rows found nothing for an existing customer and meter")
     first = rows[0]
     book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})

@@ -68,7 +68,7 @@ __all__ = [
     "granted_totals",
     "grants_by_id",
     "grants_page",
-    "held_sums",
+    "held_by_account",
     "hold_list_query",
     "holds_page",
     "insert_hold",
@@ -687,21 +687,6 @@ def account_labels(
     return {row.id: row for row in conn.execute(every_tenant(query))}
 
 
-def held_sums(
-    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
-) -> dict[uuid.UUID, int]:
-    """What each account's holds reserve at ``now`` (accounts without holds are absent):
-    for balance alerts on the available balance, when the writer did not load the holds."""
-    if not account_ids:
-        return {}
-    query = (
-        select(h.account_id, func.sum(h.amount).label("held"))
-        .where(h.account_id.in_(sorted(set(account_ids))), h.status == "active", h.expires_at > now)
-        .group_by(h.account_id)
-    )
-    return {row.account_id: int(row.held) for row in conn.execute(every_tenant(query))}
-
-
 def expiring_grants(
     conn: Connection, tenant: Tenant, since: datetime, until: datetime, limit: int
 ) -> list[GrantRecord]:
@@ -826,3 +811,16 @@ def holds_page(
 ) -> Slice[Any]:
     query = hold_list_query(tenant, customer_id=customer_id, statuses=statuses, now=now)
     return fetch_page(conn, query, h.id, page, lambda row: row)
+
+
+def held_by_account(
+    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """What active holds (not past expires_at) reserve on each of these locked accounts."""
+    query = (
+        select(h.account_id, func.sum(h.amount))
+        .where(h.account_id.in_(sorted(set(account_ids))))
+        .where(h.status == "active", h.expires_at > now)
+        .group_by(h.account_id)
+    )
+    return {row[0]: int(row[1] or 0) for row in conn.execute(query)}

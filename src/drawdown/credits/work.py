@@ -18,7 +18,12 @@ runs after the books are written, in the same transaction. ``finish`` also write
 webhook events of what changed (grants created or closed, balances depleted or recovered,
 debt, holds placed or resolved, alert crossings: drawdown.credits.effects) to the outbox.
 Nothing else needs to change: reads (drawdown.credits.read) replay the same Book, so they
-see what the writer booked."""
+see what the writer booked.
+
+A rule that must see every writer's result before it is checked (threshold top-ups) is a
+*finish step*: :func:`add_finish_step`, called once by the application's wiring, so credits
+never imports the domain that owns the rule. Steps run first in ``finish``, under the
+account locks, and may add grants and ``on_flush`` writes."""
 
 from __future__ import annotations
 
@@ -36,7 +41,16 @@ from drawdown.credits.effects import emit_effects
 from drawdown.credits.records import AccountKey, AccountRecord
 from drawdown.tenancy import Tenant
 
-__all__ = ["CreditWork"]
+__all__ = ["CreditWork", "FinishStep", "add_finish_step"]
+
+FinishStep = Callable[["CreditWork"], None]
+_FINISH_STEPS: list[FinishStep] = []
+
+
+def add_finish_step(step: FinishStep) -> None:
+    """Run ``step(work)`` at the start of every :meth:`CreditWork.finish` (once per step)."""
+    if step not in _FINISH_STEPS:
+        _FINISH_STEPS.append(step)
 
 
 class CreditWork:
@@ -122,9 +136,33 @@ class CreditWork:
         """Run ``write`` after the books are flushed (rows of a writer's own table)."""
         self._after_flush.append(write)
 
+    def held(self, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
+        """What active holds reserve now on these opened accounts: from the book when it
+        was loaded with its holds, else one query for the rest."""
+        out: dict[AccountKey, int] = {}
+        missing: dict[uuid.UUID, AccountKey] = {}
+        for key in keys:
+            account, book = self._opened[key]
+            if book.holds is not None:
+                out[key] = book.held(self.now)
+            else:
+                missing[account.id] = key
+        if missing:
+            sums = store.held_by_account(self.conn, list(missing), self.now)
+            out.update({key: sums.get(account_id, 0) for account_id, key in missing.items()})
+        return out
+
+    def labels(self, keys: Iterable[AccountKey]) -> dict[AccountKey, Any]:
+        """Each account's customer external id and currency decimals (for rendering)."""
+        ids = {self._opened[key][0].id: key for key in keys}
+        found = store.account_labels(self.conn, list(ids), self.now) if ids else {}
+        return {key: found[account_id] for account_id, key in ids.items()}
+
     def finish(self) -> None:
         """Catch up again (a new grant may carry an expiry already past), check every book
         and write what changed: one multi-row statement per kind of write."""
+        for step in _FINISH_STEPS:
+            step(self)
         for _, book in self._opened.values():
             book.catch_up(self.now, self.grace)
             book.check(self.now)

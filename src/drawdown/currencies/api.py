@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from drawdown.currencies import service, store
+from drawdown.currencies import service
 from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
 from drawdown.http.deps import ReadCtx, WriteCtx
 from drawdown.http.idempotency import IdempotencyKey, run_create
-from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
+from drawdown.http.pagination import (
+    DEFAULT_LIMIT,
+    LimitParam,
+    Page,
+    StartingAfterParam,
+    cursor,
+    page_of,
+)
 
 __all__ = ["router"]
 
@@ -32,17 +39,10 @@ def create_currency(
 def list_currencies(
     ctx: ReadCtx, limit: LimitParam = DEFAULT_LIMIT, starting_after: StartingAfterParam = None
 ) -> Page[CurrencyOut]:
+    page = cursor("currency", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        return paginate(
-            conn,
-            store.list_query(ctx.tenant),
-            store.c.id,
-            kind="currency",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render,
-        )
+        found = service.currencies_page(conn, ctx.tenant, page)
+    return page_of(found, service.render)
 
 
 @router.get("/{currency_id}", response_model=CurrencyOut)

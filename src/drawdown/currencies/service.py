@@ -11,10 +11,18 @@ from drawdown.currencies import store
 from drawdown.currencies.schemas import CurrencyCreate, CurrencyOut
 from drawdown.errors import NotFoundError
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import CurrencyRecord
 from drawdown.tenancy import Tenant
 
-__all__ = ["MAX_LISTED", "create_currency", "get_currency", "list_currencies", "render"]
+__all__ = [
+    "MAX_LISTED",
+    "create_currency",
+    "currencies_page",
+    "get_currency",
+    "list_currencies",
+    "render",
+]
 
 MAX_LISTED = 500
 
@@ -57,6 +65,11 @@ def get_currency(conn: Connection, tenant: Tenant, currency_id: str) -> Currency
     if row is None:
         raise NotFoundError(f"No currency {currency_id}")
     return row
+
+
+def currencies_page(conn: Connection, tenant: Tenant, page: PageRequest) -> Slice[CurrencyRecord]:
+    """One page of the tenant's currencies."""
+    return store.currencies_page(conn, tenant, page)
 
 
 def list_currencies(conn: Connection, tenant: Tenant) -> list[CurrencyRecord]:

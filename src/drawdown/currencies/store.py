@@ -5,13 +5,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, insert
 
+from drawdown.db.paging import fetch_page
 from drawdown.db.scope import select_owned
 from drawdown.db.tables import currencies
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import CurrencyRecord, from_row
 from drawdown.tenancy import Tenant
 
 __all__ = [
     "c",
+    "currencies_page",
     "get_by_id",
     "insert_currency",
     "list_by_name",
@@ -33,6 +36,14 @@ def get_by_id(conn: Connection, tenant: Tenant, currency_id: uuid.UUID) -> Curre
 
 def list_query(tenant: Tenant) -> Select[Any]:
     return select_owned(tenant, currencies)
+
+
+def currencies_page(conn: Connection, tenant: Tenant, page: PageRequest) -> Slice[CurrencyRecord]:
+    return fetch_page(conn, list_query(tenant), c.id, page, _record)
+
+
+def _record(row: Any) -> CurrencyRecord:
+    return from_row(CurrencyRecord, row)
 
 
 def list_by_name(conn: Connection, tenant: Tenant, limit: int) -> list[CurrencyRecord]:

@@ -5,16 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from drawdown import flows
-from drawdown.customers import service, store
+from drawdown.customers import service
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
     Page,
     StartingAfterParam,
-    paginate,
+    cursor,
+    page_of,
 )
 
 __all__ = ["router"]
@@ -46,17 +48,12 @@ def list_customers(
         str | None, Query(max_length=255, description="Search name/email/external_id")
     ] = None,
 ) -> Page[CustomerOut]:
+    page = cursor("customer", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        return paginate(
-            conn,
-            store.list_query(ctx.tenant, email=email, external_id=external_id, q=q),
-            store.c.id,
-            kind="customer",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render,
+        found = service.customers_page(
+            conn, ctx.tenant, page, email=email, external_id=external_id, q=q
         )
+    return page_of(found, service.render)
 
 
 @router.get("/external/{external_id}", response_model=CustomerOut)
@@ -69,7 +66,7 @@ def get_customer_by_external_id(external_id: str, ctx: ReadCtx) -> CustomerOut:
 def update_customer_by_external_id(
     external_id: str, body: CustomerUpdate, ctx: WriteCtx
 ) -> CustomerOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_customer_by_external_id(conn, ctx.tenant, external_id)
         return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 
@@ -90,7 +87,7 @@ def get_customer(customer_id: str, ctx: ReadCtx) -> CustomerOut:
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(customer_id: str, body: CustomerUpdate, ctx: WriteCtx) -> CustomerOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_customer(conn, ctx.tenant, customer_id)
         return service.render(flows.update_customer(conn, ctx.tenant, row, body, ctx.clock.now()))
 

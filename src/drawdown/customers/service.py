@@ -16,12 +16,14 @@ from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpda
 from drawdown.db.scope import lock_external_ids
 from drawdown.errors import ConflictError, NotFoundError, field
 from drawdown.ids import new_id, parse_id, render_id
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
 from drawdown.webhooks.outbox import OutboxEvent, emit
 
 __all__ = [
     "create_customer",
+    "customers_page",
     "delete_customer",
     "get_customer",
     "get_customer_by_external_id",
@@ -120,6 +122,19 @@ def get_customer_by_external_id(
     return row
 
 
+def customers_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    email: str | None = None,
+    external_id: str | None = None,
+    q: str | None = None,
+) -> Slice[CustomerRecord]:
+    """One page of the tenant's live customers; ``q`` searches name, email and external id."""
+    return store.customers_page(conn, tenant, page, email=email, external_id=external_id, q=q)
+
+
 def resolve_customer(
     conn: Connection,
     tenant: Tenant,
@@ -133,14 +148,14 @@ def resolve_customer(
         parsed = parse_id("customer", customer_id)
         row = None if parsed is None else store.get_by_id(conn, tenant, parsed)
         if row is None:
-            raise field(["body", loc], f"no customer {customer_id}")
+            raise field(loc, f"no customer {customer_id}")
         return row
     if external_customer_id is not None:
         row = store.get_by_external_id(conn, tenant, external_customer_id)
         if row is None:
-            raise field(["body", "external_customer_id"], f"no customer {external_customer_id!r}")
+            raise field("external_customer_id", f"no customer {external_customer_id!r}")
         return row
-    raise field(["body", loc], "customer_id or external_customer_id is required")
+    raise field(loc, "customer_id or external_customer_id is required")
 
 
 def update_customer(
@@ -157,7 +172,7 @@ def update_customer(
         if row.external_id is None and new_external is not None:
             lock_external_ids(conn, tenant, [new_external])
         if row.external_id is not None and new_external != row.external_id:
-            raise field(["body", "external_id"], "cannot be changed once set")
+            raise field("external_id", "cannot be changed once set")
         if (
             row.external_id is None
             and new_external is not None

@@ -106,9 +106,10 @@ def customers_page(
     page: PageRequest,
     *,
     email: str | None = None,
+    external_id: str | None = None,
     q: str | None = None,
 ) -> Slice[CustomerRecord]:
-    query = list_query(tenant, email=email, external_id=None, q=q)
+    query = list_query(tenant, email=email, external_id=external_id, q=q)
     return fetch_page(conn, query, c.id, page, _record, SORT_FIELDS)
 
 

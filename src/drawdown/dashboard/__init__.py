@@ -25,10 +25,11 @@ def install(app: FastAPI) -> None:
         keys,
         meters,
         overview,
+        topups,
         webhooks,
     )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    modules = (auth, overview, customers, grants, holds, meters, events, keys, webhooks, data)
-    for module in modules:
+    modules = (auth, overview, customers, grants, holds, topups, meters, events, keys)
+    for module in (*modules, webhooks, data):
         app.include_router(module.router)

@@ -13,7 +13,7 @@ from drawdown.credits import reports
 from drawdown.dashboard.context import Dash
 from drawdown.dashboard.customers import currency_symbols
 from drawdown.dashboard.templating import DashRoute, fragment, page
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.events import explore
 from drawdown.events import service as events
 from drawdown.http.pagination import Page
@@ -35,7 +35,7 @@ def _time(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise field(["query", name], "is not a date and time") from None
+        raise request_field(["query", name], "is not a date and time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

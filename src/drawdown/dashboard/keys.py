@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from drawdown.dashboard.context import Dash, DashCtx, FormBody
 from drawdown.dashboard.templating import DashRoute, page
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.ids import parse_id, render_id
 from drawdown.keys import service as keys
 from drawdown.tenancy import Scope
@@ -67,7 +67,7 @@ def revoke_key(ctx: Dash, key_id: str, form: FormBody) -> Response:
     ctx.require_write()
     parsed = parse_id("api_key", key_id)
     if parsed is None:
-        raise field(["path", "key_id"], "is not an API key id")
+        raise request_field(["path", "key_id"], "is not an API key id")
     with ctx.database.write() as conn:
         keys.revoke_tenant_key(conn, ctx.tenant, parsed)
     return RedirectResponse("/dashboard/api-keys", status_code=303)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from drawdown.alerts import service as alerts
 from drawdown.credits import holds
 from drawdown.dashboard.context import DashCtx
+from drawdown.topups import service as topups
 from drawdown.webhooks import service as webhooks
 
 __all__ = ["Panel", "overview_panels"]
@@ -39,4 +40,10 @@ def _holds_panel(conn: Connection, ctx: DashCtx) -> Panel:
 
 
 def overview_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
-    return [*webhook_panels(conn, ctx), _holds_panel(conn, ctx)]
+    return [*webhook_panels(conn, ctx), _pending_topups(conn, ctx), _holds_panel(conn, ctx)]
+
+
+def _pending_topups(conn: Connection, ctx: DashCtx) -> Panel:
+    """External top-ups waiting for the operator's confirm or fail."""
+    count = topups.count_pending(conn, ctx.tenant, ctx.clock.now())
+    return Panel("Pending top-ups", str(count), alert=count > 0)

@@ -46,6 +46,8 @@ __all__ = [
     "meters",
     "organizations",
     "server_secrets",
+    "topup_rules",
+    "topups",
     "usage_rollup_backfills",
     "usage_rollups",
     "webhook_attempts",
@@ -489,6 +491,86 @@ credit_holds = Table(
     Index("ix_credit_holds_tenant_customer", "organization_id", "mode", "customer_id", "id"),
     # The clock's work queue: active holds past expires_at.
     Index("ix_credit_holds_status_expires_at", "status", "expires_at"),
+)
+
+# -- top-ups (docs/topups.md): grants made by a rule or by hand -------------------------
+
+topup_rules = Table(
+    "topup_rules",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    # Null: an organization-wide default for every customer of the currency.
+    Column("customer_id", Uuid, ForeignKey("customers.id")),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    # threshold: fires when available + pending top-ups is at or below this (base units).
+    Column("threshold", BigInteger),
+    # schedule: one run per period of `interval` counted from anchor_at.
+    Column("interval", String(16)),
+    Column("anchor_at", Timestamp),
+    # The start of the next period not yet run (the clock's work queue).
+    Column("next_run_at", Timestamp),
+    Column("method", String(8), nullable=False),
+    Column("amount", BigInteger),
+    Column("target_balance", BigInteger),
+    Column("settlement", String(8), nullable=False),
+    # {"category", "priority", "expires_after" (ISO 8601 duration or null), "name", "metadata"}
+    Column("grant_template", JSONType, nullable=False),
+    Column("max_per_day", Integer),
+    Column("max_amount_per_day", BigInteger),
+    Column("cooldown_s", Integer, nullable=False),
+    Column("decline_backoff_s", Integer, nullable=False),
+    # Null: the server's DRAWDOWN_TOPUP_PENDING_TTL_S.
+    Column("pending_ttl_s", Integer),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("trigger IN ('threshold', 'schedule')", name="trigger"),
+    CheckConstraint("method IN ('fixed', 'target')", name="method"),
+    CheckConstraint("settlement IN ('auto', 'external')", name="settlement"),
+    Index("ix_topup_rules_tenant_currency", "organization_id", "mode", "currency_id"),
+    Index("ix_topup_rules_customer_id", "customer_id"),
+    Index("ix_topup_rules_trigger_next_run_at", "trigger", "next_run_at"),
+)
+
+topups = Table(
+    "topups",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    *_tenant(),
+    # No foreign key: a rule may be deleted while its history stays.
+    Column("rule_id", Uuid),
+    Column("customer_id", Uuid, ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", Uuid, ForeignKey("currencies.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("settlement", String(8), nullable=False),
+    # The rule's template when it fired, so a later confirm grants what was requested.
+    Column("grant_template", JSONType, nullable=False),
+    Column("grant_id", Uuid, ForeignKey("credit_grants.id")),
+    # Schedule runs: the period's start; unique per rule and customer (one run a period).
+    Column("period_start", Timestamp),
+    Column("external_reference", String(255)),
+    Column("failure_reason", String(500)),
+    Column("metadata_", JSONType, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("settled_at", Timestamp),
+    Column("expires_at", Timestamp),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("amount > 0", name="amount"),
+    CheckConstraint(
+        "status IN ('pending', 'succeeded', 'failed', 'canceled', 'expired')", name="status"
+    ),
+    CheckConstraint("reason IN ('threshold', 'schedule', 'manual')", name="reason"),
+    UniqueConstraint("rule_id", "customer_id", "period_start"),
+    Index("ix_topups_tenant_customer", "organization_id", "mode", "customer_id", "id"),
+    # The threshold's history (pending, today's count and amount, cooldown, back-off).
+    Index("ix_topups_customer_currency_created", "customer_id", "currency_id", "created_at"),
+    # The clock's work queue: pending top-ups past expires_at.
+    Index("ix_topups_status_expires_at", "status", "expires_at"),
 )
 
 # Usage rollups (docs/rollups.md): per meter, customer ("subject") and UTC bucket, the

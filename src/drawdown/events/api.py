@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from drawdown import flows
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.events import service, store, usage
 from drawdown.events.schemas import EventOut, IngestRequest, IngestResult, UsageOut
 from drawdown.events.usage import usage_query
 from drawdown.events.windows import Window
 from drawdown.http.deps import IngestCtx, ReadCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
@@ -37,7 +38,7 @@ def ingest_events(body: IngestRequest, ctx: IngestCtx) -> IngestResult:
     ignored. Every invalid event is reported (loc ``["body","events",index,...]``) and
     then nothing is stored."""
     charge_events(ctx, len(body.events))
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         return flows.ingest(conn, ctx.tenant, body.events, ctx.settings, ctx.clock.now())
 
 
@@ -61,10 +62,10 @@ def list_events(
     if customer_id is not None:
         customer = parse_id("customer", customer_id)
         if customer is None:
-            raise field(["query", "customer_id"], "is not a customer id")
+            raise request_field(["query", "customer_id"], "is not a customer id")
     for loc, value in (("from", time_from), ("to", time_to)):
         if value is not None and value.tzinfo is None:
-            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+            raise request_field(["query", loc], "needs a timezone offset (e.g. Z)")
     page = cursor("event", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
         meter = None
@@ -103,7 +104,7 @@ def meter_usage(
 ) -> Response:
     """The meter's usage in [from, to): buckets per window in the timezone, and a total.
     docs/usage.md says what each aggregation means across windows."""
-    with ctx.database.read() as conn:
+    with fields_in("query"), ctx.database.read() as conn:
         row = meters.get_meter(conn, ctx.tenant, meter)
         query = usage_query(
             ctx.tenant, row, time_from, time_to, window, timezone, customer_id, group_by

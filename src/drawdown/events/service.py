@@ -47,6 +47,7 @@ __all__ = [
     "get_event",
     "render",
     "store_batch",
+    "store_event",
 ]
 
 
@@ -81,7 +82,17 @@ class _Parsed:
 
 
 def _loc(index: int, *parts: str | int) -> list[str | int]:
-    return ["body", "events", index, *parts]
+    """Where a failure is while the batch is checked: the event's index, then its field."""
+    return [index, *parts]
+
+
+def _failure(errors: list[FieldError], batch: bool) -> ValidationFailed:
+    """The batch's failures in event order: under ``events.<index>`` for a batch, or the
+    event's own fields when one event was given."""
+    ordered = sorted(errors, key=lambda e: int(e[0][0]))
+    if batch:
+        return ValidationFailed(ordered).within("events")
+    return ValidationFailed([(loc[1:], msg) for loc, msg in ordered])
 
 
 def _too_old(max_age_s: int) -> str:
@@ -180,10 +191,30 @@ def store_batch(
     conn: Connection, tenant: Tenant, raw_events: Sequence[Any], settings: Settings, now: datetime
 ) -> tuple[IngestResult, list[Usage]]:
     """Validate the whole batch, store its new events; the Usage of each stored event that
-    an active sum or count meter consumes and whose customer is known, in batch order."""
+    an active sum or count meter consumes and whose customer is known, in batch order.
+    Failures name ``events.<index>.<field>``."""
     if len(raw_events) > settings.max_batch_events:
         msg = f"at most {settings.max_batch_events} events per batch"
-        raise field(["body", "events"], msg)
+        raise field("events", msg)
+    return _store(conn, tenant, raw_events, settings, now, batch=True)
+
+
+def store_event(
+    conn: Connection, tenant: Tenant, raw_event: Any, settings: Settings, now: datetime
+) -> tuple[IngestResult, list[Usage]]:
+    """One event, stored as a batch of one; failures name the event's own fields."""
+    return _store(conn, tenant, [raw_event], settings, now, batch=False)
+
+
+def _store(
+    conn: Connection,
+    tenant: Tenant,
+    raw_events: Sequence[Any],
+    settings: Settings,
+    now: datetime,
+    *,
+    batch: bool,
+) -> tuple[IngestResult, list[Usage]]:
     parsed, errors = _parse(raw_events, now, settings)
     rollups.lock_for_writing(conn, tenant)
     known_ids, by_external = _customers(conn, tenant, parsed)
@@ -191,7 +222,7 @@ def store_batch(
     meters = priced_meters(meter_store.meters_for_names(conn, tenant, names))
     amounts = [_check_event(p, meters.get(p.event.name), known_ids, errors) for p in parsed]
     if errors:
-        raise ValidationFailed(sorted(errors, key=lambda e: int(e[0][2])))
+        raise _failure(errors, batch)
     rows, pending = _rows(tenant, parsed, amounts, by_external, now)
     inserted = store.insert_events(conn, rows)
     rollups.record(conn, tenant, meters, _facts(row for row in rows if row["id"] in inserted))

@@ -438,7 +438,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise field(["query", "timezone"], f"unknown IANA timezone {name!r}") from None
+        raise field("timezone", f"unknown IANA timezone {name!r}") from None
 
 
 def usage_query(
@@ -454,23 +454,23 @@ def usage_query(
     """Check the query parameters (each failure is a 422 naming the parameter)."""
     for loc, value in (("from", time_from), ("to", time_to)):
         if value.tzinfo is None:
-            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+            raise field(loc, "needs a timezone offset (e.g. Z)")
     time_from, time_to = time_from.astimezone(UTC), time_to.astimezone(UTC)
     if time_from >= time_to:
-        raise field(["query", "to"], "must be after from")
+        raise field("to", "must be after from")
     tz = _zone(timezone)
     customer = None
     if customer_id is not None:
         customer = parse_id("customer", customer_id)
         if customer is None:
-            raise field(["query", "customer_id"], "is not a customer id")
+            raise field("customer_id", "is not a customer id")
     if group_by is not None and group_by != "customer" and not _PATH.fullmatch(group_by):
-        raise field(["query", "group_by"], "must be customer or a property path")
+        raise field("group_by", "must be customer or a property path")
     try:
         found = buckets(time_from, time_to, window, tz)
     except TooManyBuckets:
         msg = f"gives more than {MAX_BUCKETS} buckets: use a larger window or a shorter range"
-        raise field(["query", "window"], msg) from None
+        raise field("window", msg) from None
     return Query(tenant, meter, time_from, time_to, window, tz, found, customer, group_by)
 
 

@@ -18,9 +18,10 @@ from drawdown.credits.schemas import (
     HoldStatus,
 )
 from drawdown.customers.service import get_customer
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.holds import service
 from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
@@ -51,7 +52,8 @@ def create_hold(
         row, available = holds.create_hold(conn, ctx.tenant, body, now, ctx.settings.expiry_grace)
         return holds.render_hold(row, now, available)
 
-    return run_create(ctx, idempotency_key, "POST /v1/holds", body, create)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, "POST /v1/holds", body, create)
 
 
 @router.post("/v1/holds/{hold_id}/capture", response_model=HoldOut)
@@ -64,7 +66,8 @@ def capture_hold(
         return holds.render_hold(row, now, available)
 
     route = f"POST /v1/holds/{hold_id}/capture"
-    return run_create(ctx, idempotency_key, route, body, capture, status_code=200)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, route, body, capture, status_code=200)
 
 
 @router.post("/v1/holds/{hold_id}/release", response_model=HoldOut)
@@ -108,7 +111,7 @@ def _list(
         customer = None
         if customer_id is not None:
             if parse_id("customer", customer_id) is None:
-                raise field(["query", "customer_id"], "is not a valid customer id")
+                raise request_field(["query", "customer_id"], "is not a valid customer id")
             customer = get_customer(conn, ctx.tenant, customer_id).id
         statuses = [status] if status else None
         found = holds.holds_page(conn, ctx.tenant, customer, statuses, now, page)

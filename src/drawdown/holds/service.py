@@ -15,7 +15,7 @@ from drawdown.credits import holds
 from drawdown.credits.holds import HoldResult
 from drawdown.credits.schemas import HoldCapture
 from drawdown.errors import ConflictError, ValidationFailed
-from drawdown.events.service import store_batch
+from drawdown.events.service import store_event
 from drawdown.ids import render_id
 from drawdown.tenancy import Tenant
 
@@ -34,9 +34,10 @@ def capture(
     event: dict[str, Any] = body.event.model_dump(exclude_none=True)
     event["customer_id"] = render_id("customer", row.customer_id)
     try:
-        result, usages = store_batch(conn, tenant, [event], settings, now)
+        result, usages = store_event(conn, tenant, event, settings, now)
     except ValidationFailed as exc:
-        raise _as_capture_error(exc) from None
+        exc.within("event")  # the capture's field that holds the event
+        raise
     if result.duplicates:
         raise ConflictError(
             f"An event with identifier {body.event.identifier!r} is already stored",
@@ -53,13 +54,3 @@ def capture(
         now,
         settings.expiry_grace,
     )
-
-
-def _as_capture_error(exc: ValidationFailed) -> ValidationFailed:
-    """Batch ingest names ``body.events.0.<field>``; a capture's event is ``body.event``."""
-    errors = []
-    for loc, msg in exc.errors:
-        if list(loc[:3]) == ["body", "events", 0]:
-            loc = ["body", "event", *loc[3:]]
-        errors.append((loc, msg))
-    return ValidationFailed(errors)

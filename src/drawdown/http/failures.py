@@ -15,7 +15,7 @@ import orjson
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from drawdown.errors import ValidationFailed, problem
+from drawdown.errors import ValidationFailed, problem, request_field
 
 __all__ = ["CatchUnexpected", "as_validation_error"]
 
@@ -27,7 +27,7 @@ _BODY_PARSE_DETAIL = "There was an error parsing the body"
 def as_validation_error(exc: StarletteHTTPException) -> ValidationFailed | None:
     """FastAPI's "error parsing the body" 400 as the validation error it is, else None."""
     if exc.status_code == 400 and exc.detail == _BODY_PARSE_DETAIL:
-        return ValidationFailed([(["body"], "Malformed JSON: the body is not UTF-8 JSON")])
+        return request_field(["body"], "Malformed JSON: the body is not UTF-8 JSON")
     return None
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from drawdown.clock import utcnow
-from drawdown.errors import ConflictError, field
+from drawdown.errors import ConflictError, request_field
 from drawdown.http import store
 from drawdown.http.deps import RequestContext
 
@@ -70,7 +70,7 @@ def run_create(
             result = create(conn)
         return Response(result.model_dump_json(), status_code, media_type="application/json")
     if not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH:
-        raise field(["header", HEADER], f"must be 1 to {MAX_KEY_LENGTH} characters")
+        raise request_field(["header", HEADER], f"must be 1 to {MAX_KEY_LENGTH} characters")
     request_hash = _request_hash(route, body)
     ttl_s = ctx.settings.idempotency_ttl_s
     try:

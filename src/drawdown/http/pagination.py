@@ -12,7 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Column, Connection, Select
 
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.ids import parse_id
 from drawdown.paging import Cursor, Slice
 
@@ -56,7 +56,7 @@ def paginate(
     if starting_after is not None:
         cursor = parse_id(kind, starting_after)
         if cursor is None:
-            raise field(["query", "starting_after"], f"is not a valid {kind} id")
+            raise request_field(["query", "starting_after"], f"is not a valid {kind} id")
         query = query.where(id_column < cursor)
     rows: Sequence[Any] = list(conn.execute(query.order_by(id_column.desc()).limit(limit + 1)))
     return Page[T](data=[render(row) for row in rows[:limit]], has_more=len(rows) > limit)
@@ -68,7 +68,7 @@ def cursor(kind: str, limit: int, starting_after: str | None, max_limit: int) ->
     if starting_after is not None:
         after = parse_id(kind, starting_after)
         if after is None:
-            raise field(["query", "starting_after"], f"is not a valid {kind} id")
+            raise request_field(["query", "starting_after"], f"is not a valid {kind} id")
     return Cursor(min(limit, max_limit), after)
 
 

@@ -86,4 +86,4 @@ async def check_request_text(request: Request) -> None:
             parsed = None  # FastAPI answers malformed JSON itself
         errors += text_errors(parsed, ["body"])
     if errors:
-        raise ValidationFailed(errors[:_MAX_ERRORS])
+        raise ValidationFailed(errors[:_MAX_ERRORS], placed=True)

@@ -5,9 +5,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
-from drawdown.http.pagination import DEFAULT_LIMIT, LimitParam, Page, StartingAfterParam, paginate
-from drawdown.meters import service, store
+from drawdown.http.pagination import (
+    DEFAULT_LIMIT,
+    LimitParam,
+    Page,
+    StartingAfterParam,
+    cursor,
+    page_of,
+)
+from drawdown.meters import service
 from drawdown.meters.schemas import MeterCreate, MeterOut, MeterUpdate
 
 __all__ = ["router"]
@@ -19,13 +27,16 @@ router = APIRouter(prefix="/v1/meters", tags=["meters"])
 def create_meter(
     body: MeterCreate, ctx: WriteCtx, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return run_create(
-        ctx,
-        idempotency_key,
-        "POST /v1/meters",
-        body,
-        lambda conn: service.render(service.create_meter(conn, ctx.tenant, body, ctx.clock.now())),
-    )
+    with fields_in("body"):
+        return run_create(
+            ctx,
+            idempotency_key,
+            "POST /v1/meters",
+            body,
+            lambda conn: service.render(
+                service.create_meter(conn, ctx.tenant, body, ctx.clock.now())
+            ),
+        )
 
 
 @router.get("", response_model=Page[MeterOut])
@@ -37,17 +48,12 @@ def list_meters(
     status: Literal["active", "inactive"] | None = None,
     q: Annotated[str | None, Query(max_length=255, description="Search name/event_name")] = None,
 ) -> Page[MeterOut]:
+    page = cursor("meter", limit, starting_after, ctx.settings.max_page_limit)
     with ctx.database.read() as conn:
-        return paginate(
-            conn,
-            store.list_query(ctx.tenant, event_name=event_name, status=status, q=q),
-            store.c.id,
-            kind="meter",
-            limit=limit,
-            max_limit=ctx.settings.max_page_limit,
-            starting_after=starting_after,
-            render=service.render,
+        found = service.meters_page(
+            conn, ctx.tenant, page, event_name=event_name, status=status, q=q
         )
+    return page_of(found, service.render)
 
 
 @router.get("/{meter}", response_model=MeterOut)
@@ -59,7 +65,7 @@ def get_meter(meter: str, ctx: ReadCtx) -> MeterOut:
 
 @router.patch("/{meter}", response_model=MeterOut)
 def update_meter(meter: str, body: MeterUpdate, ctx: WriteCtx) -> MeterOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         row = service.get_meter(conn, ctx.tenant, meter)
         return service.render(service.update_meter(conn, ctx.tenant, row, body, ctx.clock.now()))
 

@@ -20,6 +20,7 @@ from drawdown.ids import new_id, parse_id, render_id
 from drawdown.meters import store
 from drawdown.meters.schemas import AggregationOut, MeterCreate, MeterOut, MeterUpdate
 from drawdown.money import MAX_DECIMALS, AmountError, units_from_decimal
+from drawdown.paging import PageRequest, Slice
 from drawdown.records import MeterRecord
 from drawdown.rollups import service as rollups
 from drawdown.tenancy import Tenant
@@ -30,6 +31,7 @@ __all__ = [
     "auto_currency_decimals",
     "create_meter",
     "get_meter",
+    "meters_page",
     "render",
     "set_status",
     "update_meter",
@@ -76,7 +78,7 @@ def _currency_for(conn: Connection, tenant: Tenant, body: MeterCreate, now: date
         parsed = parse_id("currency", body.currency_id)
         row = None if parsed is None else currency_store.get_by_id(conn, tenant, parsed)
         if row is None:
-            raise field(["body", "currency_id"], f"no currency {body.currency_id}")
+            raise field("currency_id", f"no currency {body.currency_id}")
         return row.id
     made = CurrencyCreate(
         name=body.name[:100],
@@ -91,7 +93,7 @@ def _check_rate_fits(rate: str, decimals: int) -> None:
     try:
         units_from_decimal(Decimal(rate), decimals)
     except (AmountError, InvalidOperation):
-        raise field(["body", "rate"], "is too large for the currency's decimals") from None
+        raise field("rate", "is too large for the currency's decimals") from None
 
 
 def _stored(conn: Connection, tenant: Tenant, meter_id: uuid.UUID) -> MeterRecord:
@@ -147,6 +149,19 @@ def _emit(conn: Connection, tenant: Tenant, type_: str, row: Any, now: datetime)
     emit(conn, tenant, OutboxEvent(type_, render(row).model_dump(mode="json"), now))
 
 
+def meters_page(
+    conn: Connection,
+    tenant: Tenant,
+    page: PageRequest,
+    *,
+    event_name: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+) -> Slice[MeterRecord]:
+    """One page of the tenant's meters; ``status`` is filtered in the query."""
+    return store.meters_page(conn, tenant, page, event_name=event_name, status=status, q=q)
+
+
 def get_meter(conn: Connection, tenant: Tenant, id_or_event_name: str) -> MeterRecord:
     """By id (``mtr_...``) first, else by event_name."""
     parsed = parse_id("meter", id_or_event_name)
@@ -172,7 +187,7 @@ def _frozen_changes(
         errors.append("aggregation")
     if errors and store.events_exist(conn, tenant, row.event_name):
         msg = "cannot change once events of this meter's event_name are stored"
-        raise ValidationFailed([(["body", name], msg) for name in errors])
+        raise ValidationFailed([([name], msg) for name in errors])
 
 
 def update_meter(
@@ -183,7 +198,7 @@ def update_meter(
     changes = {name: full[name] for name in body.model_fields_set}
     for name in ("name", "unit", "description", "metadata", "rate", "aggregation"):
         if name in changes and changes[name] is None:
-            raise field(["body", name], "cannot be null")
+            raise field(name, "cannot be null")
     _frozen_changes(conn, tenant, row, changes)
     if "rate" in changes:
         _check_rate_fits(changes["rate"], _decimals(conn, tenant, row.currency_id))

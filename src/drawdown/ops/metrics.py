@@ -41,6 +41,7 @@ __all__ = [
     "RATE_LIMITED",
     "REQUESTS",
     "REQUEST_DURATION",
+    "TOPUPS",
     "Counter",
     "CounterChild",
     "Gauge",
@@ -209,6 +210,11 @@ GRANTS = Counter(
     "drawdown_grants",
     "Credit grants by action (created, activated, depleted, expired, voided)",
     ("action",),
+)
+TOPUPS = Counter(
+    "drawdown_topups",
+    "Top-ups by event (requested, succeeded, failed, expired)",
+    ("event",),
 )
 RATE_LIMITED = Counter(
     "drawdown_rate_limited", "Requests refused with 429, by limit (requests, events)", ("limit",)

@@ -43,6 +43,7 @@ from drawdown.sdk.models import (
     Page,
     UsageBucket,
 )
+from drawdown.sdk.topup_models import Topup, TopupRule
 from drawdown.sdk.webhook_models import (
     AlertThreshold,
     BalanceAlert,
@@ -89,6 +90,8 @@ __all__ = [
     "RateLimitError",
     "Reservation",
     "ServerError",
+    "Topup",
+    "TopupRule",
     "UsageBucket",
     "ValidationFailedError",
     "WebhookDelivery",

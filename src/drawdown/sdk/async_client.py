@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 
 from drawdown.sdk import _calls as c
+from drawdown.sdk import _topup_calls as t
 from drawdown.sdk import _webhook_calls as w
 from drawdown.sdk._http import (
     DEFAULT_MAX_RETRIES,
@@ -203,6 +204,26 @@ class Holds(AsyncResource):
         return AsyncReservation(lambda: self._client.send(call), self.capture, self.release)
 
 
+class TopupRules(AsyncResource):
+    create = async_call(t.rules_create)
+    get = async_call(t.rules_get)
+    list = async_call(t.rules_list)
+    list_all = async_pages(t.rules_list)
+    update = async_call(t.rules_update)
+    delete = async_call(t.rules_delete)
+    enable = async_call(t.rules_enable)
+    disable = async_call(t.rules_disable)
+
+
+class Topups(AsyncResource):
+    create = async_call(t.topups_create)
+    get = async_call(t.topups_get)
+    list = async_call(t.topups_list)
+    list_all = async_pages(t.topups_list)
+    confirm = async_call(t.topups_confirm)
+    fail = async_call(t.topups_fail)
+
+
 class AsyncClient:
     """A drawdown API client for asyncio (reuse one per event loop).
 
@@ -240,6 +261,8 @@ class AsyncClient:
         self.webhooks = Webhooks(self)
         self.alerts = Alerts(self)
         self.holds = Holds(self)
+        self.topup_rules = TopupRules(self)
+        self.topups = Topups(self)
 
     @property
     def base_url(self) -> str:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 
 from drawdown.sdk import _calls as c
+from drawdown.sdk import _topup_calls as t
 from drawdown.sdk import _webhook_calls as w
 from drawdown.sdk._http import (
     DEFAULT_MAX_RETRIES,
@@ -202,6 +203,26 @@ class Holds(SyncResource):
         return Reservation(lambda: self._client.send(call), self.capture, self.release)
 
 
+class TopupRules(SyncResource):
+    create = sync_call(t.rules_create)
+    get = sync_call(t.rules_get)
+    list = sync_call(t.rules_list)
+    list_all = sync_pages(t.rules_list)
+    update = sync_call(t.rules_update)
+    delete = sync_call(t.rules_delete)
+    enable = sync_call(t.rules_enable)
+    disable = sync_call(t.rules_disable)
+
+
+class Topups(SyncResource):
+    create = sync_call(t.topups_create)
+    get = sync_call(t.topups_get)
+    list = sync_call(t.topups_list)
+    list_all = sync_pages(t.topups_list)
+    confirm = sync_call(t.topups_confirm)
+    fail = sync_call(t.topups_fail)
+
+
 class Client:
     """A drawdown API client (thread-safe; reuse one per process).
 
@@ -239,6 +260,8 @@ class Client:
         self.webhooks = Webhooks(self)
         self.alerts = Alerts(self)
         self.holds = Holds(self)
+        self.topup_rules = TopupRules(self)
+        self.topups = Topups(self)
 
     @property
     def base_url(self) -> str:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
     LimitParam,
@@ -45,7 +46,7 @@ def _endpoint_from_row(row: Any) -> EndpointOut:
 @router.post("/endpoints", status_code=201, response_model=EndpointWithSecret)
 def create_endpoint(body: EndpointCreate, ctx: WriteCtx) -> EndpointWithSecret:
     """Create an endpoint; the response carries its signing secret, shown only here."""
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = service.create_endpoint(
             conn,
             ctx.tenant,
@@ -81,7 +82,7 @@ def get_endpoint(endpoint_id: str, ctx: ReadCtx) -> EndpointOut:
 
 @router.patch("/endpoints/{endpoint_id}", response_model=EndpointOut)
 def update_endpoint(endpoint_id: str, body: EndpointUpdate, ctx: WriteCtx) -> EndpointOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = service.get_endpoint(conn, ctx.tenant, endpoint_id)
         updated = service.update_endpoint(
             conn,
@@ -108,7 +109,7 @@ def rotate_secret(
 ) -> EndpointWithSecret:
     """A new secret. During the grace period every delivery carries two signatures."""
     grace_s = (body or RotateSecretIn()).grace_period_seconds
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = service.get_endpoint(conn, ctx.tenant, endpoint_id)
         rotated = service.rotate_secret(conn, ctx.tenant, endpoint, grace_s, ctx.clock.now())
         return service.render_with_secret(rotated)
@@ -144,7 +145,7 @@ def test_endpoint(endpoint_id: str, ctx: WriteCtx) -> WebhookEventOut:
 def replay(endpoint_id: str, body: ReplayIn, ctx: WriteCtx) -> ReplayOut:
     """Send the events of a time range again (by default only those that failed)."""
     now = ctx.clock.now()
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = service.get_endpoint(conn, ctx.tenant, endpoint_id)
         window = (body.since, body.until)
         count = service.replay(conn, ctx.tenant, endpoint, window, body.only_failed, now)
@@ -200,7 +201,7 @@ def _optional_id(kind: str, ref: str | None, name: str) -> Any:
         return None
     parsed = parse_id(kind, ref)
     if parsed is None:
-        raise field(["query", name], f"is not a valid {kind} id")
+        raise request_field(["query", name], f"is not a valid {kind} id")
     return parsed
 
 

@@ -70,7 +70,7 @@ def create_endpoint(
     allow_private: bool,
     flavor: str = "native",
 ) -> Endpoint:
-    _check_url(body.url, allow_private, ["body", "url"])
+    _check_url(body.url, allow_private, ["url"])
     endpoint_id = new_id()
     store.insert_endpoint(
         conn,
@@ -122,9 +122,9 @@ def update_endpoint(
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     for name in ("url", "event_types", "description", "enabled", "metadata"):
         if name in changes and changes[name] is None:
-            raise field(["body", name], "cannot be null")
+            raise field(name, "cannot be null")
     if "url" in changes:
-        _check_url(changes["url"], allow_private, ["body", "url"])
+        _check_url(changes["url"], allow_private, ["url"])
     if "metadata" in changes:
         changes["metadata_"] = changes.pop("metadata")
     if changes.get("enabled") is True and not endpoint.enabled:
@@ -235,7 +235,7 @@ def replay(
     MAX_REPLAY_EVENTS); with ``only_failed``, those that never reached it."""
     since, until = window
     if until is not None and until <= since:
-        raise field(["body", "until"], "must be after since")
+        raise field("until", "must be after since")
     events = store.replay_event_ids(
         conn, tenant, endpoint.id, window, only_failed, MAX_REPLAY_EVENTS
     )

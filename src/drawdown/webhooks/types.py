@@ -30,6 +30,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "topup.requested",
     "topup.succeeded",
     "topup.failed",
+    "topup.expired",
 )
 
 _KNOWN = frozenset(EVENT_TYPES)

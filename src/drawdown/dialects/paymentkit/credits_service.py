@@ -24,7 +24,7 @@ from drawdown.dialects.paymentkit.customers import require_customer
 from drawdown.dialects.paymentkit.schemas import CreditGrantCreate, PkCreditGrant
 from drawdown.dialects.paymentkit.service import native
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms, unix_s
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.ids import render_id
 from drawdown.meters import service as meters
 from drawdown.meters import store as meters_store
@@ -55,14 +55,16 @@ def _check_applicability(config: dict[str, Any] | None) -> None:
         return
     scope = config.get("scope") or {}
     if set(config) - {"scope"} or set(scope) - {"price_type", "prices"}:
-        raise field(["body", "applicability_config"], "only scope.price_type is supported")
+        raise request_field(["body", "applicability_config"], "only scope.price_type is supported")
     if scope.get("prices"):
-        raise field(
+        raise request_field(
             ["body", "applicability_config", "scope", "prices"],
             "drawdown has no prices: a grant applies to all usage in its currency",
         )
     if scope.get("price_type") not in (None, "metered"):
-        raise field(["body", "applicability_config", "scope", "price_type"], "must be 'metered'")
+        raise request_field(
+            ["body", "applicability_config", "scope", "price_type"], "must be 'metered'"
+        )
 
 
 def create_grant(conn: Connection, tenant: Tenant, body: CreditGrantCreate, now: datetime) -> Any:

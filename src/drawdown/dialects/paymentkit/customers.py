@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from drawdown import flows
 from drawdown.customers import store as customers_store
 from drawdown.customers.schemas import CustomerCreate
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.ids import parse_id
 from drawdown.tenancy import Tenant
 
@@ -47,4 +47,4 @@ def require_customer(
         return row
     if create_at is not None and not is_customer_id(ref):
         return flows.create_customer(conn, tenant, CustomerCreate(external_id=ref), create_at)
-    raise field(loc, f"no customer {ref}")
+    raise request_field(loc, f"no customer {ref}")

@@ -27,7 +27,7 @@ from drawdown.dialects.paymentkit.customers import is_customer_id
 from drawdown.dialects.paymentkit.schemas import MeterEventCreate, PkMeterEvent
 from drawdown.dialects.paymentkit.service import VALUE_PROPERTY
 from drawdown.dialects.paymentkit.wire import iso_ms, unix_s
-from drawdown.errors import ConflictError, NotFoundError, ValidationFailed, field
+from drawdown.errors import ConflictError, NotFoundError, ValidationFailed, request_field
 from drawdown.events import service as events
 from drawdown.events import store as events_store
 from drawdown.events.pricing import price, priced_meters
@@ -40,14 +40,14 @@ from drawdown.tenancy import Tenant
 
 __all__ = ["create_event", "events_page", "get_event", "render_events"]
 
-# Where each native ingest field comes from in a Payment Kit meter event.
-_LOCS: dict[str, list[str | int]] = {
-    "name": ["body", "event_name"],
-    "identifier": ["body", "identifier"],
-    "customer_id": ["body", "payload", "customer_id"],
-    "external_customer_id": ["body", "payload", "customer_id"],
-    "timestamp": ["body", "timestamp"],
-    "properties": ["body", "payload"],
+# The Payment Kit field each native event field comes from.
+_FIELDS: dict[str, list[str | int]] = {
+    "name": ["event_name"],
+    "identifier": ["identifier"],
+    "customer_id": ["payload", "customer_id"],
+    "external_customer_id": ["payload", "customer_id"],
+    "timestamp": ["timestamp"],
+    "properties": ["payload"],
 }
 
 
@@ -57,7 +57,7 @@ def _json_number(value: Decimal) -> int | float:
         return int(value)
     number = float(value)
     if Decimal(repr(number)) != value:
-        raise field(["body", "payload", "value"], "has too many significant digits")
+        raise request_field(["body", "payload", "value"], "has too many significant digits")
     return number
 
 
@@ -65,7 +65,7 @@ def _properties(body: MeterEventCreate, decimals: int) -> dict[str, Any]:
     try:
         units = parse_amount(body.payload.value, decimals, allow_negative=True)
     except AmountError as exc:
-        raise field(["body", "payload", "value"], str(exc)) from None
+        raise request_field(["body", "payload", "value"], str(exc)) from None
     props: dict[str, Any] = {VALUE_PROPERTY: _json_number(Decimal(units).scaleb(-decimals))}
     if body.payload.subscription_id is not None:
         props["subscription_id"] = body.payload.subscription_id
@@ -77,11 +77,11 @@ def _properties(body: MeterEventCreate, decimals: int) -> dict[str, Any]:
 
 
 def _translated(exc: ValidationFailed) -> ValidationFailed:
+    """The native event's failures named by the meter event's fields."""
     errors = []
     for loc, msg in exc.errors:
-        # native: ["body", "events", 0, <field>, ...]
-        name = str(loc[3]) if len(loc) > 3 else ""
-        where = _LOCS.get(name, ["body"]) + [p for p in loc[4:] if p != VALUE_PROPERTY]
+        name = str(loc[0]) if loc else ""
+        where = _FIELDS.get(name, []) + [p for p in loc[1:] if p != VALUE_PROPERTY]
         errors.append((where, msg))
     return ValidationFailed(errors)
 
@@ -103,7 +103,7 @@ def create_event(
     if body.timestamp is not None:
         raw["timestamp"] = datetime.fromtimestamp(body.timestamp, tz=now.tzinfo)
     try:
-        result = flows.ingest(conn, tenant, [raw], settings, now)
+        result = flows.ingest_event(conn, tenant, raw, settings, now)
     except ValidationFailed as exc:
         raise _translated(exc) from None
     if result.duplicates:

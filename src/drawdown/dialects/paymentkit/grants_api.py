@@ -29,7 +29,7 @@ from drawdown.dialects.paymentkit.schemas import (
     PkPage,
     Success,
 )
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.paging import Numbered
 
@@ -135,7 +135,9 @@ def update_grant(grant_id: str, body: CreditGrantUpdate, ctx: WritePk) -> Succes
     """``{metadata}`` replaces the metadata; ``{expired: true}`` expires the grant now
     (its remaining leaves with an expiration entry)."""
     if body.expired is False:
-        raise field(["body", "expired"], "only true is allowed (a grant cannot be un-expired)")
+        raise request_field(
+            ["body", "expired"], "only true is allowed (a grant cannot be un-expired)"
+        )
     now = ctx.clock.now()
     with ctx.database.write() as conn:
         if body.metadata is not None:

@@ -38,7 +38,7 @@ def native(model: type[M], **values: Any) -> M:
         return model(**values)
     except ValidationError as exc:
         raise ValidationFailed(
-            [(["body", *err["loc"]], err["msg"]) for err in exc.errors()]
+            [(["body", *err["loc"]], err["msg"]) for err in exc.errors()], placed=True
         ) from None
 
 

@@ -26,7 +26,7 @@ from drawdown.dialects.paymentkit.schemas import (
     UnixSeconds,
 )
 from drawdown.dialects.paymentkit.wire import from_unix, iso_ms
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
 from drawdown.paging import Numbered
@@ -60,7 +60,9 @@ def _types(value: str | None) -> list[str]:
     types = [t.strip() for t in value.split(",") if t.strip()]
     unknown = [t for t in types if t not in ledger.ALL_TYPES]
     if unknown or not types:
-        raise field(["query", "type"], f"must be 'all' or some of {', '.join(ledger.ALL_TYPES)}")
+        raise request_field(
+            ["query", "type"], f"must be 'all' or some of {', '.join(ledger.ALL_TYPES)}"
+        )
     return types
 
 

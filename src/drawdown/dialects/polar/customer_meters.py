@@ -41,7 +41,7 @@ from drawdown.dialects.polar.pagination import (
 )
 from drawdown.dialects.polar.schemas import CustomerMeterOut, CustomerStateMeter, CustomerStateOut
 from drawdown.dialects.polar.translate import customer_out, meter_out, polar_id
-from drawdown.errors import NotFoundError, ValidationFailed, field
+from drawdown.errors import NotFoundError, ValidationFailed, request_field
 from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext
 from drawdown.meters import store as meter_store
@@ -120,7 +120,7 @@ def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
         except ValueError:
             errors.append((["query", loc, index], "Input should be a valid UUID"))
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, placed=True)
     return parsed
 
 
@@ -174,7 +174,7 @@ def list_customer_meters(
     # sorting by it; other criteria cannot be honoured and are refused.
     if any(criterion.removeprefix("-") != "modified_at" for criterion in sorting or []):
         msg = "drawdown lists customer meters newest customer first, then by meter name"
-        raise field(["query", "sorting"], msg)
+        raise request_field(["query", "sorting"], msg)
     limit = min(limit, MAX_LIMIT)
     with ctx.database.read() as conn:
         meter_rows = _meters(conn, ctx.tenant, meter_id or [])

@@ -29,6 +29,7 @@ from drawdown.dialects.polar.schemas import (
 from drawdown.dialects.polar.translate import customer_out
 from drawdown.errors import ConflictError, ValidationFailed
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.tenancy import Tenant
 
@@ -46,13 +47,13 @@ def reject_organization_id(value: str | None, loc: list[str | int]) -> None:
     always belongs to one organization, so it is refused here too."""
     if value is not None:
         msg = "Setting organization_id is disallowed when using an organization token."
-        raise ValidationFailed([(loc, msg)])
+        raise ValidationFailed([(loc, msg)], placed=True)
 
 
 def _taken_is_invalid(exc: ConflictError) -> ValidationFailed | ConflictError:
     # Polar answers a duplicate external_id with a 422 on the field, not a 409.
     if exc.code == "external_id_taken":
-        return ValidationFailed([(["body", "external_id"], EXTERNAL_ID_TAKEN)])
+        return ValidationFailed([(["body", "external_id"], EXTERNAL_ID_TAKEN)], placed=True)
     return exc
 
 
@@ -70,7 +71,8 @@ def _update(
 ) -> CustomerOut:
     changes = body.model_dump(include=set(_KEPT), exclude_unset=True)
     try:
-        updated = flows.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
+        with fields_in("body"):
+            updated = flows.update_customer(conn, tenant, row, native.CustomerUpdate(**changes))
     except ConflictError as exc:
         raise _taken_is_invalid(exc) from None
     return customer_out(updated)

@@ -37,9 +37,10 @@ from drawdown.dialects.polar.schemas import (
     Filter,
 )
 from drawdown.dialects.polar.translate import event_out, filter_in
-from drawdown.errors import FieldError, ValidationFailed, field
+from drawdown.errors import FieldError, ValidationFailed, request_field
 from drawdown.events import service, store
 from drawdown.http.deps import IngestCtx, ReadCtx, RequestContext
+from drawdown.http.fields import fields_in
 from drawdown.http.ratelimit import charge_events
 from drawdown.ids import parse_id
 from drawdown.meters import service as meters
@@ -83,9 +84,9 @@ def ingest_events(body: EventsIngest, ctx: IngestCtx) -> EventsIngestResponse:
     errors: list[FieldError] = []
     native = [_native_event(i, event, errors) for i, event in enumerate(body.events)]
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, placed=True)
     charge_events(ctx, len(native))
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         result = flows.ingest(conn, ctx.tenant, native, ctx.settings, ctx.clock.now())
     return EventsIngestResponse(inserted=result.inserted, duplicates=result.duplicates)
 
@@ -99,7 +100,9 @@ def _uuids(values: list[str], loc: str) -> list[uuid.UUID]:
     parsed = [parse_id("customer", value) for value in values]
     bad = [i for i, value in enumerate(parsed) if value is None]
     if bad:
-        raise ValidationFailed([(["query", loc, i], "is not a valid UUID") for i in bad])
+        raise ValidationFailed(
+            [(["query", loc, i], "is not a valid UUID") for i in bad], placed=True
+        )
     return [value for value in parsed if value is not None]
 
 
@@ -107,7 +110,9 @@ def _polar_filter(text: str) -> dict[str, Any]:
     try:
         polar_filter = Filter.model_validate(json.loads(text))
     except (ValueError, ValidationError):
-        raise field(["query", "filter"], "must be a JSON filter {conjunction, clauses}") from None
+        raise request_field(
+            ["query", "filter"], "must be a JSON filter {conjunction, clauses}"
+        ) from None
     return filter_in(polar_filter, ["query", "filter"])
 
 
@@ -171,14 +176,16 @@ def list_events(
     unsupported = {"query": query, "parent_id": parent_id, "depth": depth}
     refused = [param for param, sent in unsupported.items() if sent is not None]
     if refused:
-        raise ValidationFailed([(["query", p], "is not supported by drawdown") for p in refused])
+        raise ValidationFailed(
+            [(["query", p], "is not supported by drawdown") for p in refused], placed=True
+        )
     wanted = numbered(sorting, store.SORT_FIELDS, ["-timestamp"], page, limit)
     externals = external_customer_id or []
     if len(externals) > 1:
-        raise field(["query", "external_customer_id"], "drawdown accepts one value here")
+        raise request_field(["query", "external_customer_id"], "drawdown accepts one value here")
     for loc, instant in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
         if instant is not None and instant.tzinfo is None:
-            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+            raise request_field(["query", loc], "needs a timezone offset (e.g. Z)")
     with ctx.database.read() as conn:
         filters = _filters(
             conn,

@@ -43,9 +43,10 @@ from drawdown.dialects.polar.translate import (
     split_filter,
     unit_in,
 )
-from drawdown.errors import NotFoundError, ValidationFailed, field
+from drawdown.errors import NotFoundError, ValidationFailed, request_field
 from drawdown.events import usage
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.ids import render_id
 from drawdown.meters import schemas as native
@@ -67,9 +68,10 @@ def _create(conn: Connection, ctx: RequestContext, body: MeterCreate) -> MeterOu
         "unit": unit_in(body.unit, body.custom_label, ["body", "unit"]),
         "metadata": body.metadata or {},
     }
-    created = service.create_meter(
-        conn, ctx.tenant, native_model(native.MeterCreate, data, ["body"]), ctx.clock.now()
-    )
+    with fields_in("body"):
+        created = service.create_meter(
+            conn, ctx.tenant, native_model(native.MeterCreate, data, ["body"]), ctx.clock.now()
+        )
     return meter_out(created)
 
 
@@ -89,7 +91,7 @@ def _changes(row: Any, body: MeterUpdate) -> dict[str, Any]:
         event_name, data["filter"] = split_filter(body.filter, ["body", "filter"])
         if event_name != row.event_name:
             msg = f"a meter's event name cannot change (this meter counts {row.event_name!r})"
-            raise ValidationFailed([(["body", "filter"], msg)])
+            raise ValidationFailed([(["body", "filter"], msg)], placed=True)
     return data
 
 
@@ -99,7 +101,8 @@ def _update(conn: Connection, ctx: RequestContext, id: str, body: MeterUpdate) -
     changes = _changes(row, body)
     if changes:
         update = native_model(native.MeterUpdate, changes, ["body"])
-        row = service.update_meter(conn, ctx.tenant, row, update, now)
+        with fields_in("body"):
+            row = service.update_meter(conn, ctx.tenant, row, update, now)
     if body.is_archived is not None:
         status = "inactive" if body.is_archived else "active"
         row = service.set_status(conn, ctx.tenant, row, status, now)
@@ -157,7 +160,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise field(["query", "timezone"], f"unknown IANA timezone {name!r}") from None
+        raise request_field(["query", "timezone"], f"unknown IANA timezone {name!r}") from None
 
 
 def _one_customer(
@@ -166,17 +169,19 @@ def _one_customer(
     """The native id of the one customer the quantities are filtered by, if any. drawdown's
     usage filters by one customer, and by one that exists."""
     if len(ids) + len(external_ids) > 1:
-        raise field(["query", "customer_id"], "drawdown filters quantities by one customer")
+        raise request_field(["query", "customer_id"], "drawdown filters quantities by one customer")
     if ids:
         try:
             return render_id("customer", customers.get_customer(conn, ctx.tenant, ids[0]).id)
         except NotFoundError:
-            raise field(["query", "customer_id", 0], "Customer not found.") from None
+            raise request_field(["query", "customer_id", 0], "Customer not found.") from None
     if external_ids:
         try:
             row = customers.get_customer_by_external_id(conn, ctx.tenant, external_ids[0])
         except NotFoundError:
-            raise field(["query", "external_customer_id", 0], "Customer not found.") from None
+            raise request_field(
+                ["query", "external_customer_id", 0], "Customer not found."
+            ) from None
         return render_id("customer", row.id)
     return None
 
@@ -226,14 +231,16 @@ def meter_quantities(
     ``start_timestamp`` to the one holding ``end_timestamp``, each over its whole period,
     as Polar computes them; ``total`` is the meter's aggregation over all those periods."""
     if customer_aggregation_function is not None:
-        raise field(["query", "customer_aggregation_function"], "is not supported by drawdown")
+        raise request_field(
+            ["query", "customer_aggregation_function"], "is not supported by drawdown"
+        )
     for loc, value in (("start_timestamp", start_timestamp), ("end_timestamp", end_timestamp)):
         if value.tzinfo is None:
-            raise field(["query", loc], "needs a timezone offset (e.g. Z)")
+            raise request_field(["query", loc], "needs a timezone offset (e.g. Z)")
     tz = _zone(timezone)
     first = period_start(start_timestamp, interval, tz)
     last = next_period(period_start(end_timestamp, interval, tz), interval, tz)
-    with ctx.database.read() as conn:
+    with fields_in("query"), ctx.database.read() as conn:
         meter = service.get_meter(conn, ctx.tenant, id)
         customer = _one_customer(conn, ctx, customer_id or [], external_customer_id or [])
         if interval == "year":
@@ -241,7 +248,7 @@ def meter_quantities(
             while span[-1] < last:
                 span.append(next_period(span[-1], interval, tz))
                 if len(span) > MAX_YEARS + 1:
-                    raise field(["query", "interval"], f"gives more than {MAX_YEARS} years")
+                    raise request_field(["query", "interval"], f"gives more than {MAX_YEARS} years")
             return _yearly(conn, ctx, meter, span, timezone, customer)
         q = usage.usage_query(ctx.tenant, meter, first, last, interval, timezone, customer, None)
         out = usage.report(conn, q)

@@ -50,7 +50,7 @@ def _no_metadata_filter(request: Request) -> None:
     keys = [key for key in request.query_params if key.startswith("metadata[")]
     if keys:
         msg = "metadata filters are not supported by drawdown"
-        raise ValidationFailed([(["query", key], msg) for key in keys])
+        raise ValidationFailed([(["query", key], msg) for key in keys], placed=True)
 
 
 NoMetadataFilter = Depends(_no_metadata_filter)
@@ -84,7 +84,9 @@ def numbered(
     for index, criterion in enumerate(criteria):
         name = criterion.removeprefix("-")
         if name not in fields:
-            raise ValidationFailed([(["query", "sorting", index], "Invalid sorting criterion.")])
+            raise ValidationFailed(
+                [(["query", "sorting", index], "Invalid sorting criterion.")], placed=True
+            )
         sort.append((name, criterion.startswith("-")))
     return Numbered(page, min(limit, MAX_LIMIT), tuple(sort))
 

@@ -64,7 +64,7 @@ def native_model(model: type[M], data: dict[str, Any], loc: list[str | int]) -> 
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(
-            [([*loc, *err["loc"]], err["msg"]) for err in exc.errors()]
+            [([*loc, *err["loc"]], err["msg"]) for err in exc.errors()], placed=True
         ) from None
 
 
@@ -144,12 +144,12 @@ def filter_in(node: Filter, loc: list[str | int]) -> dict[str, Any]:
     errors: list[tuple[list[str | int], str]] = []
     native = _clauses_in(node, loc, errors)
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, placed=True)
     try:
         NativeFilter.model_validate(native)
     except ValidationError as exc:
         messages = dict.fromkeys(str(err["msg"]) for err in exc.errors())
-        raise ValidationFailed([(loc, msg) for msg in messages]) from None
+        raise ValidationFailed([(loc, msg) for msg in messages], placed=True) from None
     return native
 
 
@@ -168,7 +168,7 @@ def split_filter(node: Filter, loc: list[str | int]) -> tuple[str, dict[str, Any
     values = {c.value for c in names if isinstance(c, FilterClause)}
     joined_by_or = node.conjunction == "or" and len(node.clauses) > 1
     if len(values) != 1 or joined_by_or or not isinstance(next(iter(values)), str):
-        raise ValidationFailed([(loc, _NAME_CLAUSE_HELP)])
+        raise ValidationFailed([(loc, _NAME_CLAUSE_HELP)], placed=True)
     event_name = str(next(iter(values)))
     native = filter_in(node, loc)  # checked whole, so errors keep the clauses' indexes
     rest = [
@@ -223,7 +223,9 @@ def unit_in(unit: MeterUnit, custom_label: str | None, loc: list[str | int]) -> 
     token is "token", custom is its label."""
     if unit == "custom":
         if not custom_label:
-            raise ValidationFailed([([*loc[:-1], "custom_label"], "is required for a custom unit")])
+            raise ValidationFailed(
+                [([*loc[:-1], "custom_label"], "is required for a custom unit")], placed=True
+            )
         return custom_label
     return "" if unit == "scalar" else unit
 

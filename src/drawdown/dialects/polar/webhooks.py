@@ -25,6 +25,7 @@ from drawdown.dialects.polar.pagination import (
 )
 from drawdown.dialects.polar.translate import customer_out, modified_at, polar_id
 from drawdown.http.deps import ReadCtx, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.paging import Numbered
 from drawdown.records import CustomerRecord
 from drawdown.schemas import Timestamp
@@ -106,7 +107,7 @@ def create_webhook_endpoint(body: WebhookEndpointCreate, ctx: WriteCtx) -> Webho
     native = EndpointCreate(
         url=body.url, event_types=list(body.events), description=body.name or ""
     )
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = service.create_endpoint(
             conn,
             ctx.tenant,
@@ -149,7 +150,7 @@ def update_webhook_endpoint(
         changes["description"] = body.name or ""
     if "enabled" in sent and body.enabled is not None:
         changes["enabled"] = body.enabled
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         endpoint = _endpoint(conn, ctx, id)
         updated = service.update_endpoint(
             conn,
