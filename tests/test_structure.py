@@ -151,7 +151,7 @@ def test_the_domains_do_not_import_the_flows() -> None:
 
 # Packages whose modules other than api.py are below the HTTP edge, and the modules above
 # the domains that are too.
-SERVICE_PACKAGES = (*DOMAINS, "holds", "webhooks", "alerts", "currencies", "keys")
+SERVICE_PACKAGES = (*DOMAINS, "holds", "webhooks", "alerts", "topups", "currencies", "keys")
 SERVICE_MODULES = ("flows.py", "consumption.py", "money.py", "paging.py", "records.py")
 REQUEST_PARTS = {"body", "query", "path", "header"}
 

@@ -30,6 +30,12 @@ def check_ledger(database: Database) -> None:
             by_grant[entry.grant_id].append(entry)
     for account in accounts:
         own = by_account[account.id]
+        # The entry's tenant, customer and currency are its account's (no foreign keys).
+        implied = ("organization_id", "mode", "customer_id", "currency_id")
+        for entry in own:
+            assert all(getattr(entry, k) == getattr(account, k) for k in implied), (
+                "not the account's"
+            )
         # Sequences have no gaps; running sums match balance_after; the sum is the balance.
         assert [e.sequence for e in own] == list(range(1, len(own) + 1)), "sequence gap"
         running = 0

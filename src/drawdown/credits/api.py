@@ -159,13 +159,20 @@ def balances_by_external_id(external_id: str, ctx: ReadCtx) -> BalanceList:
 MeterParam = Annotated[str, Query(description="Meter id or event_name", max_length=255)]
 
 
+def _access(ctx: RequestContext, customer: tuple[str | None, str | None], meter: str) -> Response:
+    with fields_in("query"), ctx.database.read_once() as conn:
+        out = service.access(conn, ctx.tenant, customer, meter, ctx.clock.now())
+    # Built by the service from typed values: serialised once, not validated again.
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
+# In the thread pool, not on the event loop: measured under load, a blocking database round
+# trip on the loop left each worker one check in flight, and throughput fell by half.
 @router.get("/v1/customers/{customer_id}/access", response_model=AccessOut)
-def access(customer_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
-    with fields_in("query"), ctx.database.read() as conn:
-        return service.access(conn, ctx.tenant, (customer_id, None), meter, ctx.clock.now())
+def access(customer_id: str, meter: MeterParam, ctx: ReadCtx) -> Response:
+    return _access(ctx, (customer_id, None), meter)
 
 
 @router.get("/v1/customers/external/{external_id}/access", response_model=AccessOut)
-def access_by_external_id(external_id: str, meter: MeterParam, ctx: ReadCtx) -> AccessOut:
-    with fields_in("query"), ctx.database.read() as conn:
-        return service.access(conn, ctx.tenant, (None, external_id), meter, ctx.clock.now())
+def access_by_external_id(external_id: str, meter: MeterParam, ctx: ReadCtx) -> Response:
+    return _access(ctx, (None, external_id), meter)

@@ -296,42 +296,31 @@ def access(
     customer_id, external_id = customer
     customer_uuid = parse_id("customer", customer_id) if customer_id is not None else None
     meter_uuid = parse_id("meter", meter_ref) if meter_ref.startswith("mtr_") else None
-    rows = []
+    found = None
     if customer_id is None or customer_uuid is not None:
-        rows = store.access_rows(
+        found = store.access_rows(
             conn,
             tenant,
             (customer_uuid, external_id),
             (meter_uuid, None if meter_uuid else meter_ref),
             now,
         )
-    if not rows:  # say precisely which one is missing
+    if found is None:  # say precisely which one is missing
         if customer_id is not None:
             get_customer(conn, tenant, customer_id)
         else:
             get_customer_by_external_id(conn, tenant, external_id or "")
         _meter(conn, tenant, meter_ref, ["meter"])
         raise AssertionError("access_rows found nothing for an existing customer and meter")
-    first = rows[0]
-    book = Book(first.balance or 0, first.debt or 0, first.last_sequence or 0, grants={})
+    book = Book(found.balance, found.debt, found.last_sequence, grants={})
     # What holds reserve now, summed by the query; one stand-in hold carries it.
     book.holds = {}
-    if first.held:
-        book.holds[first.customer_id] = HoldState(first.customer_id, int(first.held), _NEVER)
-    for row in rows:
-        if row.grant_id is not None:
-            book.grants[row.grant_id] = GrantState(
-                row.grant_id,
-                row.amount,
-                row.remaining,
-                row.category,
-                row.priority,
-                row.effective_at,
-                row.expires_at,
-                row.status,
-            )
+    if found.held:
+        book.holds[found.customer_id] = HoldState(found.customer_id, found.held, _NEVER)
+    for grant in found.grants:
+        book.grants[grant.id] = grant
     book.catch_up(now)
-    return _access_out(first.customer_id, first.meter_id, first.currency_id, first.decimals, book)
+    return _access_out(found.customer_id, found.meter_id, found.currency_id, found.decimals, book)
 
 
 def _access_out(

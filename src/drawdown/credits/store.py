@@ -14,21 +14,35 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     func,
     insert,
     not_,
     or_,
     select,
     union,
-    update,
 )
 
 from drawdown.credits.book import NO_GRACE, OPEN_STATUSES, Book, EntryDraft, GrantState, HoldState
 from drawdown.credits.records import AccountKey, AccountRecord, EntryRecord, GrantRecord
 from drawdown.db.paging import fetch_page
-from drawdown.db.portable import among, copy_rows, for_update, insert_ignoring_duplicates
-from drawdown.db.scope import every_tenant, owned, select_owned, update_owned
+from drawdown.db.portable import (
+    DriverSql,
+    as_uuid,
+    copy_tuples,
+    for_update,
+    insert_ignoring_duplicates,
+    update_rows,
+    uuid_key,
+)
+from drawdown.db.scope import (
+    OWNED_SQL,
+    every_tenant,
+    owned,
+    owned_params,
+    owned_sql,
+    select_owned,
+    update_owned,
+)
 from drawdown.db.tables import (
     credit_accounts,
     credit_grants,
@@ -39,12 +53,14 @@ from drawdown.db.tables import (
     ledger_entries,
     meters,
 )
+from drawdown.db.types import from_micros
 from drawdown.ids import new_id
 from drawdown.ops import metrics
 from drawdown.paging import PageRequest, Slice
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "AccessRows",
     "EntryFilter",
     "GrantFilter",
     "access_rows",
@@ -137,27 +153,48 @@ def ensure_accounts(
     insert_ignoring_duplicates(conn, credit_accounts, rows, ["customer_id", "currency_id"])
 
 
+_LOCK_ACCOUNTS = DriverSql(
+    "SELECT id, customer_id, currency_id, balance, debt, last_sequence FROM credit_accounts"
+    f" WHERE {OWNED_SQL} AND customer_id IN (:customer_ids...)"
+    " AND currency_id IN (:currency_ids...) ORDER BY id"
+)
+
+
 def lock_accounts(
     conn: Connection, tenant: Tenant, keys: Iterable[AccountKey], *, skip_locked: bool = False
 ) -> list[AccountRecord]:
     """Lock the existing accounts among ``keys``, always in id order so concurrent batches
     cannot deadlock. On SQLite the transaction already holds the database's write
-    lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch: on PostgreSQL the
-    ids travel as two arrays, so the driver never re-parses a query per batch."""
+    lock (BEGIN IMMEDIATE). One statement of fixed text whatever the batch, at driver level
+    (every ingest batch runs it over hundreds of accounts)."""
     wanted = set(keys)
     if not wanted:
         return []
-    customer_ids = sorted({customer for customer, _ in wanted})
-    currency_ids = sorted({currency for _, currency in wanted})
-    query = (
-        select_owned(tenant, credit_accounts)
-        .where(among(conn, a.customer_id, customer_ids), among(conn, a.currency_id, currency_ids))
-        .order_by(a.id)
-    )
-    rows = conn.execute(for_update(conn, query, skip_locked=skip_locked))
+    customer_ids = {uuid_key(conn, customer): customer for customer, _ in wanted}
+    currency_ids = {uuid_key(conn, currency): currency for _, currency in wanted}
+    params = owned_params(tenant) | {
+        "customer_ids": sorted(customer_ids.values()),
+        "currency_ids": sorted(currency_ids.values()),
+    }
+    lock = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
     # The query may also lock a customer's account in another currency of the batch: harmless.
-    accounts = [AccountRecord.of(row) for row in rows]
-    return [account for account in accounts if account.key in wanted]
+    accounts = []
+    for row in _LOCK_ACCOUNTS.run(conn, params, lock=lock):
+        key = (customer_ids[row[1]], currency_ids[row[2]])
+        if key in wanted:
+            accounts.append(
+                AccountRecord(
+                    as_uuid(row[0]),
+                    tenant.organization_id,
+                    tenant.mode,
+                    key[0],
+                    key[1],
+                    row[3],
+                    row[4],
+                    row[5],
+                )
+            )
+    return accounts
 
 
 def lock_due_accounts(
@@ -173,19 +210,15 @@ def lock_due_accounts(
     ]
 
 
-def _grant_state(row: Any) -> GrantState:
-    return GrantState(
-        id=row.id,
-        amount=row.amount,
-        remaining=row.remaining,
-        category=row.category,
-        priority=row.priority,
-        effective_at=row.effective_at,
-        expires_at=row.expires_at,
-        status=row.status,
-        booked_at=row.booked_at,
-        closed_at=row.closed_at,
-    )
+_OPEN_GRANTS = DriverSql(
+    "SELECT account_id, id, amount, remaining, category, priority, effective_at, expires_at,"
+    " status, booked_at, closed_at FROM credit_grants"
+    " WHERE account_id IN (:account_ids...) AND status IN ('pending', 'active')"
+)
+
+
+def _at(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
 
 
 def load_books(
@@ -196,11 +229,21 @@ def load_books(
     books = {row.id: Book(row.balance, row.debt, row.last_sequence, grants={}) for row in accounts}
     if not books:
         return books
-    rows = conn.execute(
-        select(credit_grants).where(g.account_id.in_(list(books)), g.status.in_(OPEN_STATUSES))
-    )
-    for row in rows:
-        books[row.account_id].grants[row.id] = _grant_state(row)
+    by_key = {uuid_key(conn, account_id): book for account_id, book in books.items()}
+    for row in _OPEN_GRANTS.run(conn, {"account_ids": list(books)}):
+        grant_id = as_uuid(row[1])
+        by_key[row[0]].grants[grant_id] = GrantState(
+            grant_id,
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            from_micros(row[6]),
+            _at(row[7]),
+            row[8],
+            _at(row[9]),
+            _at(row[10]),
+        )
     if with_holds:
         _load_holds(conn, books)
     return books
@@ -232,7 +275,7 @@ def flush_books(
     new_grant_values = new_grant_values or {}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[Any, ...]] = []
     accounts: list[dict[str, Any]] = []
     for account, book in pairs:
         if not book.changed and not book.entries:
@@ -256,7 +299,7 @@ def flush_books(
     if inserts:
         conn.execute(insert(credit_grants), inserts)
     _update_by_id(conn, credit_grants, updates)
-    copy_rows(conn, ledger_entries, entries)
+    copy_tuples(conn, ledger_entries, _ENTRY_COLUMNS, entries)
     _update_by_id(conn, credit_accounts, accounts)
     _update_by_id(
         conn, credit_holds, [row for _, book in pairs for row in _hold_updates(book, now)]
@@ -268,7 +311,7 @@ def flush_books(
 def _count_writes(
     inserts: Sequence[dict[str, Any]],
     updates: Sequence[dict[str, Any]],
-    entries: Sequence[dict[str, Any]],
+    entries: Sequence[tuple[Any, ...]],
     now: datetime,
 ) -> None:
     """Ledger entries by type and grants by what happened to them in this flush."""
@@ -278,7 +321,7 @@ def _count_writes(
             actions.append(row["status"])  # depleted, expired or voided just now
         elif row["status"] == "active" and row["booked_at"] == now:
             actions.append("activated")
-    metrics.count_ledger_writes([entry["type"] for entry in entries], actions)
+    metrics.count_ledger_writes([entry[_ENTRY_TYPE] for entry in entries], actions)
 
 
 def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
@@ -304,16 +347,11 @@ def _hold_updates(book: Book, now: datetime) -> list[dict[str, Any]]:
 
 
 def _update_by_id(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany UPDATE of the columns in ``rows`` (keyed by ``b_id``)."""
+    """One UPDATE of fixed text of the columns in ``rows`` (keyed by ``b_id``)."""
     if not rows:
         return
     columns = [name for name in rows[0] if name != "b_id"]
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in columns})
-    )
-    conn.execute(statement, list(rows))
+    update_rows(conn, table, columns, [(row["b_id"], *(row[n] for n in columns)) for row in rows])
 
 
 def _new_grant_row(
@@ -360,23 +398,42 @@ def _grant_update_row(grant: GrantState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "organization_id": account.organization_id,
-        "mode": account.mode,
-        "account_id": account.id,
-        "customer_id": account.customer_id,
-        "currency_id": account.currency_id,
-        "sequence": entry.sequence,
-        "type": entry.type,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "grant_id": entry.grant_id,
-        "event_id": entry.event_id,
-        "reason": entry.reason,
-        "created_at": now,
-    }
+_ENTRY_COLUMNS = (
+    "id",
+    "organization_id",
+    "mode",
+    "account_id",
+    "customer_id",
+    "currency_id",
+    "sequence",
+    "type",
+    "amount",
+    "balance_after",
+    "grant_id",
+    "event_id",
+    "reason",
+    "created_at",
+)
+_ENTRY_TYPE = _ENTRY_COLUMNS.index("type")
+
+
+def _entry_row(entry: EntryDraft, account: AccountRecord, now: datetime) -> tuple[Any, ...]:
+    return (
+        new_id(),
+        account.organization_id,
+        account.mode,
+        account.id,
+        account.customer_id,
+        account.currency_id,
+        entry.sequence,
+        entry.type,
+        entry.amount,
+        entry.balance_after,
+        entry.grant_id,
+        entry.event_id,
+        entry.reason,
+        now,
+    )
 
 
 def _grants(tenant: Tenant) -> Select[Any]:
@@ -612,53 +669,91 @@ def update_grant_metadata(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AccessRows:
+    """What an access check reads: the customer, the meter and its currency, the account
+    (zeros when the customer has none yet), what its holds reserve, its open grants."""
+
+    customer_id: uuid.UUID
+    meter_id: uuid.UUID
+    currency_id: uuid.UUID
+    decimals: int
+    balance: int
+    debt: int
+    last_sequence: int
+    held: int
+    grants: list[GrantState]
+
+
+def _access_sql(by_customer_id: bool, by_meter_id: bool) -> DriverSql:
+    customer = "k.id = :customer" if by_customer_id else "k.external_id = :customer"
+    meter = "m.id = :meter" if by_meter_id else "m.event_name = :meter"
+    return DriverSql(
+        "SELECT k.id, m.id, m.currency_id, cur.decimals, a.balance, a.debt, a.last_sequence,"
+        " (SELECT coalesce(sum(h.amount), 0) FROM credit_holds h WHERE h.account_id = a.id"
+        " AND h.status = 'active' AND h.expires_at > :now),"
+        " g.id, g.amount, g.remaining, g.category, g.priority, g.effective_at, g.expires_at,"
+        " g.status"
+        f" FROM customers k JOIN meters m ON {owned_sql('m')}"
+        " JOIN currencies cur ON cur.id = m.currency_id"
+        " LEFT JOIN credit_accounts a ON a.customer_id = k.id AND a.currency_id = m.currency_id"
+        " LEFT JOIN credit_grants g ON g.account_id = a.id AND g.status IN ('pending', 'active')"
+        f" WHERE {owned_sql('k')} AND k.deleted_at IS NULL AND {customer} AND {meter}"
+    )
+
+
+# Prebuilt: by customer id or external id, by meter id or event name.
+_ACCESS = {(c, m): _access_sql(c, m) for c in (True, False) for m in (True, False)}
+
+
 def access_rows(
     conn: Connection,
     tenant: Tenant,
     customer: tuple[uuid.UUID | None, str | None],
     meter: tuple[uuid.UUID | None, str | None],
     now: datetime,
-) -> list[Any]:
-    """Everything an access check reads, in one round trip: the live customer (by id or
-    external id), the meter (by id or event_name) with its currency's decimals, the
-    customer's account in that currency, what its holds reserve at ``now``, and its open
-    grants (one row per grant; none when the customer or the meter does not exist)."""
-    k, m, cur = customers.c, meters.c, currencies.c
+) -> AccessRows | None:
+    """Everything an access check reads, in one round trip of one prebuilt statement: the
+    live customer (by id or external id), the meter (by id or event_name) with its
+    currency's decimals, the customer's account in that currency, what its holds reserve
+    at ``now``, and its open grants. None when the customer or the meter does not exist."""
     customer_id, external_id = customer
     meter_id, event_name = meter
-    held = _held_at(now)
-    query = (
-        select(
-            k.id.label("customer_id"),
-            m.id.label("meter_id"),
-            m.currency_id,
-            cur.decimals,
-            a.balance,
-            a.debt,
-            a.last_sequence,
-            held.label("held"),
-            g.id.label("grant_id"),
-            g.amount,
-            g.remaining,
-            g.category,
-            g.priority,
-            g.effective_at,
-            g.expires_at,
-            g.status,
+    statement = _ACCESS[(customer_id is not None, meter_id is not None)]
+    params = owned_params(tenant) | {
+        "customer": customer_id if customer_id is not None else external_id,
+        "meter": meter_id if meter_id is not None else event_name,
+        "now": now,
+    }
+    rows = statement.run(conn, params).all()
+    if not rows:
+        return None
+    first = rows[0]
+    grants = [
+        GrantState(
+            as_uuid(row[8]),
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+            from_micros(row[13]),
+            _at(row[14]),
+            row[15],
         )
-        .select_from(customers)
-        .join(meters, owned(meters, tenant))
-        .join(currencies, cur.id == m.currency_id)
-        .outerjoin(credit_accounts, and_(a.customer_id == k.id, a.currency_id == m.currency_id))
-        .outerjoin(credit_grants, and_(g.account_id == a.id, g.status.in_(OPEN_STATUSES)))
-        .where(
-            owned(customers, tenant),
-            k.deleted_at.is_(None),
-            k.id == customer_id if customer_id is not None else k.external_id == external_id,
-            m.id == meter_id if meter_id is not None else m.event_name == event_name,
-        )
+        for row in rows
+        if row[8] is not None
+    ]
+    return AccessRows(
+        as_uuid(first[0]),
+        as_uuid(first[1]),
+        as_uuid(first[2]),
+        first[3],
+        first[4] or 0,
+        first[5] or 0,
+        first[6] or 0,
+        int(first[7] or 0),
+        grants,
     )
-    return list(conn.execute(query))
 
 
 def _held_at(now: datetime) -> Any:

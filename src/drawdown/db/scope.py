@@ -32,10 +32,13 @@ from drawdown.db.tables import metadata
 from drawdown.tenancy import Tenant
 
 __all__ = [
+    "OWNED_SQL",
     "TENANT_TABLES",
     "every_tenant",
     "lock_external_ids",
     "owned",
+    "owned_params",
+    "owned_sql",
     "select_owned",
     "update_owned",
 ]
@@ -50,6 +53,20 @@ TENANT_TABLES: frozenset[str] = frozenset(
 def owned(table: FromClause, tenant: Tenant) -> ColumnElement[bool]:
     """The condition "this row belongs to ``tenant``" on ``table`` (or an alias of it)."""
     return and_(table.c.organization_id == tenant.organization_id, table.c.mode == tenant.mode)
+
+
+# The same condition for driver-level statements (drawdown.db.portable.DriverSql), with
+# :func:`owned_params` as its parameters.
+OWNED_SQL = "organization_id = :organization_id AND mode = :mode"
+
+
+def owned_sql(alias: str) -> str:
+    """:data:`OWNED_SQL` on a table aliased ``alias`` in the statement."""
+    return f"{alias}.organization_id = :organization_id AND {alias}.mode = :mode"
+
+
+def owned_params(tenant: Tenant) -> dict[str, object]:
+    return {"organization_id": tenant.organization_id, "mode": tenant.mode}
 
 
 def select_owned(tenant: Tenant, table: Table, *columns: Any) -> Select[Any]:

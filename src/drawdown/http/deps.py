@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from drawdown.clock import Clock
 from drawdown.config import Settings
@@ -100,9 +101,14 @@ def context_for(request: Request, principal: Principal, access: Access) -> Reque
     return RequestContext(principal, state.database, state.settings, state.clock, limits)
 
 
-def _requires(access: Access) -> Callable[[Request], RequestContext]:
-    def dependency(request: Request) -> RequestContext:
-        return context_for(request, api_key_principal(request), access)
+def _requires(access: Access) -> Callable[[Request], Awaitable[RequestContext]]:
+    async def dependency(request: Request) -> RequestContext:
+        # Async, so the common case (a recently seen key: no I/O) costs no thread-pool
+        # hop; a key not in the cache is looked up in the pool, off the event loop.
+        principal = keys.cached_principal(bearer_token(request))
+        if principal is None:
+            principal = await run_in_threadpool(api_key_principal, request)
+        return context_for(request, principal, access)
 
     return dependency
 

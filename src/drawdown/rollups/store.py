@@ -126,7 +126,7 @@ _PG_TYPES = (
 )
 _PG_UPSERT = (
     f"INSERT INTO usage_rollups AS u ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
+    + ", ".join(f"%b::{kind}[]" for kind in _PG_TYPES)
     + ") ON CONFLICT (meter_id, period_s, bucket_start, subject) DO UPDATE SET"
     " n_events = u.n_events + excluded.n_events,"
     " n_values = u.n_values + excluded.n_values,"

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from drawdown.customers import service as customers
-from drawdown.errors import field
+from drawdown.errors import request_field
 from drawdown.http.deps import ReadCtx, RequestContext, WriteCtx
+from drawdown.http.fields import fields_in
 from drawdown.http.idempotency import IdempotencyKey, run_create
 from drawdown.http.pagination import (
     DEFAULT_LIMIT,
@@ -46,7 +47,7 @@ def _create_rule(
     ctx: RequestContext, find: tuple[str | None, str | None] | None, body: RuleCreate
 ) -> RuleOut:
     """``find``: (customer id, external id) of the customer, or None for a default."""
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         customer_id = None
         if find is not None:
             customer_id = _customer(conn, ctx, *find).id
@@ -141,7 +142,7 @@ def get_rule(rule_id: str, ctx: ReadCtx) -> RuleOut:
 
 @router.patch("/v1/topup-rules/{rule_id}", response_model=RuleOut)
 def update_rule(rule_id: str, body: RuleUpdate, ctx: WriteCtx) -> RuleOut:
-    with ctx.database.write() as conn:
+    with fields_in("body"), ctx.database.write() as conn:
         rule = service.get_rule(conn, ctx.tenant, rule_id)
         updated = service.update_rule(conn, ctx.tenant, rule, body, ctx.clock.now())
         return service.render_rule(updated)
@@ -201,7 +202,8 @@ def _create_topup(
         )
         return service.render_topup(row, now)
 
-    return run_create(ctx, idempotency_key, route, body, create)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, route, body, create)
 
 
 @router.post("/v1/customers/{customer_id}/topups", status_code=201, response_model=TopupOut)
@@ -240,7 +242,7 @@ def _topups_page(
         customer = None
         if customer_ref is not None:
             if parse_id("customer", customer_ref) is None:
-                raise field(["query", "customer_id"], "is not a valid customer id")
+                raise request_field(["query", "customer_id"], "is not a valid customer id")
             customer = customers.get_customer(conn, ctx.tenant, customer_ref).id
         found = service.list_topups(conn, ctx.tenant, customer, status, now, page)
     return page_of(found, lambda row: service.render_topup(row, now))
@@ -293,7 +295,8 @@ def confirm_topup(
         return service.render_topup(row, now)
 
     route = f"POST /v1/topups/{topup_id}/confirm"
-    return run_create(ctx, idempotency_key, route, body, confirm, status_code=200)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, route, body, confirm, status_code=200)
 
 
 @router.post("/v1/topups/{topup_id}/fail", response_model=TopupOut)
@@ -309,4 +312,5 @@ def fail_topup(
         return service.render_topup(row, now)
 
     route = f"POST /v1/topups/{topup_id}/fail"
-    return run_create(ctx, idempotency_key, route, body, fail, status_code=200)
+    with fields_in("body"):
+        return run_create(ctx, idempotency_key, route, body, fail, status_code=200)

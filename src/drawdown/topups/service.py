@@ -82,14 +82,14 @@ def _rule_values(body: RuleCreate, decimals: int, customer: bool, now: datetime)
         if value is None:
             return None
         try:
-            return _units(value, decimals, ["body", name], positive=positive)
+            return _units(value, decimals, [name], positive=positive)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
             return None
 
     def must(cond: bool, name: str, message: str) -> None:
         if not cond:
-            errors.append((["body", name], message))
+            errors.append(([name], message))
 
     threshold = amount("threshold", body.threshold, positive=False)
     fixed = amount("amount", body.amount)
@@ -113,12 +113,12 @@ def _rule_values(body: RuleCreate, decimals: int, customer: bool, now: datetime)
     max_amount = None
     if body.limits.max_amount_per_day is not None:
         max_amount = _units(
-            body.limits.max_amount_per_day, decimals, ["body", "limits", "max_amount_per_day"]
+            body.limits.max_amount_per_day, decimals, ["limits", "max_amount_per_day"]
         )
         if fixed is not None and max_amount < fixed:
-            errors.append((["body", "limits", "max_amount_per_day"], "must be at least amount"))
+            errors.append((["limits", "max_amount_per_day"], "must be at least amount"))
     try:
-        template = _template(body.grant_template, ["body", "grant_template"])
+        template = _template(body.grant_template, ["grant_template"])
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     if errors:
@@ -198,7 +198,7 @@ def update_rule(
     sent = body.model_fields_set
     for name in sent:
         if getattr(body, name) is None and name not in ("amount", "target_balance", "threshold"):
-            raise field(["body", name], "cannot be null")
+            raise field([name], "cannot be null")
     current = render_rule(rule).model_dump()
     merged = {
         name: current[name]
@@ -348,8 +348,8 @@ def create_topup(
 ) -> TopupRecord:
     """A manual top-up: granted now (auto) or pending until confirmed (external)."""
     currency_id, decimals = currency_of(conn, tenant, body.currency_id, body.meter_id)
-    units = _units(body.amount, decimals, ["body", "amount"])
-    template = _template(body.grant_template, ["body", "grant_template"])
+    units = _units(body.amount, decimals, ["amount"])
+    template = _template(body.grant_template, ["grant_template"])
     key = (customer.id, currency_id)
     work = CreditWork.open(conn, tenant, [key], now, grace=grace)
     row = booking.new_row(
