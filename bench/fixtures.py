@@ -23,8 +23,11 @@ __all__ = [
     "create_meter",
     "make_key",
     "meter_body",
+    "place_holds",
     "populate",
 ]
+
+HOLDS_EACH = 3  # active holds on each customer of the access-with-holds target
 
 
 def make_key(url: str, name: str) -> tuple[uuid.UUID, str]:
@@ -47,6 +50,7 @@ class TenantFixture:
     grants: int = 0
     missing: list[str] = field(default_factory=list)
     access_urls: list[str] = field(default_factory=list)  # set by the reads section
+    held_customer_ids: list[str] = field(default_factory=list)  # each with HOLDS_EACH holds
 
     @property
     def headers(self) -> dict[str, str]:
@@ -83,6 +87,32 @@ def populate(
         with ThreadPoolExecutor(4) as pool:
             done = pool.map(lambda body: _post(client, "/v1/credit-grants", body), bodies)
             fixture.grants = len(list(done))
+
+
+def place_holds(base_url: str, fixture: TenantFixture, customers: int) -> None:
+    """Customers of their own (so every other figure keeps its fixture), each with a grant
+    and HOLDS_EACH active holds that outlast the run, for the access check with holds."""
+    assert fixture.currency_id is not None
+    currency_id = fixture.currency_id
+    with httpx.Client(base_url=base_url, headers=fixture.headers, timeout=60) as client:
+
+        def customer(index: int) -> str:
+            external_id = f"bench-held-{index:06d}"
+            made = _post(client, "/v1/customers", {"external_id": external_id})
+            grant = {"customer_id": made["id"], "currency_id": currency_id, "amount": "100.00"}
+            _post(client, "/v1/credit-grants", grant)
+            for _ in range(HOLDS_EACH):
+                hold = {
+                    "customer_id": made["id"],
+                    "currency_id": currency_id,
+                    "amount": "1.50",
+                    "timeout_s": 86400,
+                }
+                _post(client, "/v1/holds", hold)
+            return str(made["id"])
+
+        with ThreadPoolExecutor(4) as pool:
+            fixture.held_customer_ids = list(pool.map(customer, range(customers)))
 
 
 def create_customers(client: httpx.Client, count: int) -> list[str]:

@@ -60,6 +60,8 @@ TARGETS = (
     ("server CPU per event, b1000 x4", "<= 40 us (PG)"),
     ("access vs /healthz (x1, x4)", ">= 70%"),
     ("access p99 x4, idle / during ingest", "< 5 / < 10 ms"),
+    ("access with 3 active holds vs /healthz (x1, x4)", ">= 70%"),
+    ("access with 3 active holds p99 x4", "< 5 ms"),
     ("Polar customer meters x4 vs /healthz, at 10 / at many events per customer", ">= 70%, same"),
     ("usage 30 days all customers (by day, by hour) / one customer", "< 100 / < 20 ms"),
     ("worker RSS after load", "< 150 MiB"),

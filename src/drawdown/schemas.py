@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,15 +22,19 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from drawdown.ids import render_id
+
 __all__ = [
     "AMOUNT_PATTERN",
     "MAX_METADATA_KEYS",
     "MAX_METADATA_KEY_LENGTH",
     "MAX_METADATA_VALUE_LENGTH",
     "Amount",
+    "CustomerId",
     "Instant",
     "Metadata",
     "MetadataValue",
+    "PlainUuid",
     "QueryInstant",
     "QueryTime",
     "Timestamp",
@@ -142,3 +148,17 @@ Amount = Annotated[
         mode="validation",
     ),
 ]
+
+
+def _rendered(render: Callable[[uuid.UUID], str]) -> Callable[[object], object]:
+    def to_text(value: object) -> object:
+        return render(value) if isinstance(value, uuid.UUID) else value
+
+    return to_text
+
+
+# Ids in responses: a model is built from the stored UUID and holds (and sends) the id as
+# its surface shows it, so no render function writes the prefix by hand.
+CustomerId = Annotated[str, BeforeValidator(_rendered(lambda value: render_id("customer", value)))]
+# The Polar dialect's ids: the plain UUID (8-4-4-4-12).
+PlainUuid = Annotated[str, BeforeValidator(_rendered(str))]

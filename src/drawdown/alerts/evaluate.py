@@ -18,8 +18,8 @@ spare) cannot cross anything and is skipped: no state is read or written for it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from drawdown.money import format_units
 from drawdown.tenancy import Tenant
 from drawdown.webhooks.outbox import OutboxEvent
 
-__all__ = ["Crossing", "Move", "evaluate", "next_state", "render"]
+__all__ = ["Crossing", "HeldLookup", "Move", "evaluate", "next_state", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +48,18 @@ class Move:
     ledger_sequence: int
     # The account's last sequence before the move; 0 for an account with no history.
     before_sequence: int
-    # What is held (holds) before and after; available = max(ledger - held, 0).
-    before_held: int = 0
-    after_held: int = 0
+    # What active holds reserve before and after; available = max(ledger - held, 0).
+    # None: the writer did not load the holds (ingest, grant writes; a transaction that
+    # does not touch holds leaves them as they were), looked up when an alert needs them.
+    before_held: int | None = 0
+    after_held: int | None = 0
 
     def values(self, balance_type: str) -> tuple[int, int]:
         if balance_type == "ledger":
             return self.before_ledger, self.after_ledger
         return (
-            max(self.before_ledger - self.before_held, 0),
-            max(self.after_ledger - self.after_held, 0),
+            max(self.before_ledger - (self.before_held or 0), 0),
+            max(self.after_ledger - (self.after_held or 0), 0),
         )
 
 
@@ -93,8 +95,19 @@ def _near(alert: AlertRecord, move: Move) -> bool:
     return lowest <= int(alert.thresholds[0]["value"]) + alert.rearm_margin
 
 
-def evaluate(conn: Connection, moves: Sequence[Move], now: datetime) -> list[Crossing]:
-    """Update threshold states for these moves; return the crossings to emit."""
+# Given account ids, what their active holds reserve now (absent: nothing).
+HeldLookup = Callable[[Sequence[uuid.UUID]], dict[uuid.UUID, int]]
+
+
+def evaluate(
+    conn: Connection,
+    moves: Sequence[Move],
+    now: datetime,
+    held_of: HeldLookup | None = None,
+) -> list[Crossing]:
+    """Update threshold states for these moves; return the crossings to emit. ``held_of``
+    fills in the holds of moves that did not load them, for alerts on the available
+    balance (one query, only when such an alert applies)."""
     crossings: list[Crossing] = []
     by_tenant: dict[Tenant, list[Move]] = {}
     for move in moves:
@@ -102,6 +115,8 @@ def evaluate(conn: Connection, moves: Sequence[Move], now: datetime) -> list[Cro
     for tenant, group in by_tenant.items():
         customers = [m.customer_id for m in group]
         alerts = store.alerts_for(conn, tenant, customers, [m.currency_id for m in group])
+        if alerts and held_of is not None:
+            group = _with_holds(group, alerts, held_of)
         pairs = [
             (alert, move)
             for move in group
@@ -119,6 +134,29 @@ def evaluate(conn: Connection, moves: Sequence[Move], now: datetime) -> list[Cro
             crossings += _evaluate_one(alert, move, states, now, new, changed)
         store.write_states(conn, new, changed)
     return crossings
+
+
+def _with_holds(
+    group: list[Move], alerts: Sequence[AlertRecord], held_of: HeldLookup
+) -> list[Move]:
+    """The moves with their holds filled in where an alert on the available balance needs
+    them. The transaction did not change those holds: before and after are the same."""
+    unknown = [
+        m
+        for m in group
+        if m.after_held is None
+        and any(a.balance_type == "available" and _applies(a, m) for a in alerts)
+    ]
+    if not unknown:
+        return group
+    held = held_of([m.account_id for m in unknown])
+    filled = {m.account_id: held.get(m.account_id, 0) for m in unknown}
+    return [
+        replace(m, before_held=filled[m.account_id], after_held=filled[m.account_id])
+        if m.account_id in filled
+        else m
+        for m in group
+    ]
 
 
 def _evaluate_one(

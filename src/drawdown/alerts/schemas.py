@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from drawdown.schemas import Timestamp
+from drawdown.schemas import CustomerId, Timestamp
 
 __all__ = ["AlertCreate", "AlertOut", "AlertUpdate", "ThresholdIn", "ThresholdOut"]
 
@@ -76,7 +76,7 @@ class ThresholdOut(BaseModel):
 class AlertOut(BaseModel):
     object: Literal["balance_alert"] = "balance_alert"
     id: str
-    customer_id: str | None = Field(description="Null for an organization-wide default")
+    customer_id: CustomerId | None = Field(description="Null for an organization-wide default")
     currency_id: str
     name: str
     balance_type: str

@@ -198,7 +198,7 @@ def render(
         )
     return AlertOut(
         id=render_id("balance_alert", alert.id),
-        customer_id=render_id("customer", alert.customer_id) if alert.customer_id else None,
+        customer_id=alert.customer_id,
         currency_id=render_id("currency", alert.currency_id),
         name=alert.name,
         balance_type=alert.balance_type,

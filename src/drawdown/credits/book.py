@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 __all__ = ["NO_GRACE", "Book", "EntryDraft", "GrantState", "HoldState", "burn_order"]
 
@@ -65,6 +66,8 @@ class HoldState:
     reason: str | None = None
     resolved_at: datetime | None = None
     is_new: bool = False
+    # Carried for the hold.* webhook events only; the rules never read it.
+    metadata: dict[str, Any] | None = None
 
     def counts_at(self, now: datetime | None) -> bool:
         """Still reserving: active and not past expires_at (expiry is read lazily)."""

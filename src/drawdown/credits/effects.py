@@ -9,11 +9,17 @@ before the transaction, so every change is decided exactly once, under the accou
 - ``credit_grant.created|depleted|expired|voided`` for each grant the transaction created
   or closed;
 - ``credit.debt_incurred`` when an account goes from no debt into debt;
-- ``credit.balance_depleted`` when the available balance goes from above zero to zero,
-  ``credit.balance_recovered`` when it comes back above zero;
-- balance alerts: each threshold crossing of a configured alert (``credit.balance_low``).
+- ``credit.balance_depleted`` when the credits left to spend (live remaining minus debt,
+  holds aside) go from above zero to zero, ``credit.balance_recovered`` when they come back;
+- ``hold.created|captured|released|expired`` for each hold the transaction placed or
+  resolved;
+- balance alerts: each threshold crossing of a configured alert (``credit.balance_low``);
+  an alert on the available balance counts active holds.
 
-When nothing crossed, the cost is the alert lookup (one indexed query) and no write."""
+All of a transaction's events go out in one outbox insert per tenant (the clock's pass may
+span tenants). When nothing crossed, the cost is the alert lookup (one indexed query) and
+no write; the holds of an account whose writer did not load them are summed (one more
+query) only when an alert on its available balance applies."""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from sqlalchemy import Connection
 
 from drawdown.alerts import evaluate as alerts
 from drawdown.credits import store
-from drawdown.credits.book import Book, GrantState
+from drawdown.credits.book import Book, GrantState, HoldState
 from drawdown.ids import render_id
 from drawdown.money import format_units
 from drawdown.tenancy import Tenant
@@ -39,6 +45,32 @@ _CLOSED_TYPES = {
     "expired": "credit_grant.expired",
     "voided": "credit_grant.voided",
 }
+
+
+_HOLD_TYPES = {
+    "active": "hold.created",
+    "captured": "hold.captured",
+    "released": "hold.released",
+    "expired": "hold.expired",
+}
+
+
+def _hold_changes(book: Book) -> list[tuple[str, HoldState]]:
+    holds = book.holds or {}
+    return [(_HOLD_TYPES[holds[i].status], holds[i]) for i in sorted(book.changed_holds)]
+
+
+def _held(book: Book, now: datetime) -> tuple[int | None, int | None]:
+    """What the book's holds reserved before this transaction and after it; (None, None)
+    when the writer did not load them (it did not change them either)."""
+    if book.holds is None:
+        return None, None
+    before = sum(
+        h.amount
+        for h in book.holds.values()
+        if not h.is_new and (h.status == "active" or h.id in book.changed_holds)
+    )
+    return before, book.held(now)
 
 
 def _grant_changes(book: Book) -> list[tuple[str, GrantState]]:
@@ -57,7 +89,8 @@ def _account_changes(account: Any, book: Book) -> list[str]:
     out = []
     if account.debt == 0 and book.debt > 0:
         out.append("credit.debt_incurred")
-    before, after = max(account.balance, 0), book.available()
+    # Credits left to spend, holds aside: a hold reserves credits, it does not spend them.
+    before, after = max(account.balance, 0), max(book.live_remaining() - book.debt, 0)
     if before > 0 >= after:
         out.append("credit.balance_depleted")
     # A fresh account's first grant is not a recovery: only one with history recovers.
@@ -66,40 +99,52 @@ def _account_changes(account: Any, book: Book) -> list[str]:
     return out
 
 
-def _moves(pairs: Sequence[tuple[Any, Book]]) -> list[alerts.Move]:
-    return [
-        alerts.Move(
-            tenant=Tenant(account.organization_id, account.mode),
-            account_id=account.id,
-            customer_id=account.customer_id,
-            currency_id=account.currency_id,
-            before_ledger=account.balance,
-            after_ledger=book.balance,
-            ledger_sequence=book.last_sequence,
-            before_sequence=account.last_sequence,
+def _moves(pairs: Sequence[tuple[Any, Book]], now: datetime) -> list[alerts.Move]:
+    moves = []
+    for account, book in pairs:
+        before_held, after_held = _held(book, now)
+        if account.balance == book.balance and before_held == after_held:
+            continue
+        moves.append(
+            alerts.Move(
+                tenant=Tenant(account.organization_id, account.mode),
+                account_id=account.id,
+                customer_id=account.customer_id,
+                currency_id=account.currency_id,
+                before_ledger=account.balance,
+                after_ledger=book.balance,
+                ledger_sequence=book.last_sequence,
+                before_sequence=account.last_sequence,
+                before_held=before_held,
+                after_held=after_held,
+            )
         )
-        for account, book in pairs
-        if book.entries and account.balance != book.balance
-    ]
+    return moves
 
 
 def emit_effects(conn: Connection, pairs: Sequence[tuple[Any, Book]], now: datetime) -> None:
     """Write the outbox events of these (account before, book after) pairs."""
-    changed = [(account, book) for account, book in pairs if book.changed or book.entries]
-    crossings = alerts.evaluate(conn, _moves(changed), now)
+    changed = [(a, b) for a, b in pairs if b.changed or b.entries or b.changed_holds]
+    crossings = alerts.evaluate(
+        conn, _moves(changed, now), now, lambda ids: store.held_by_account(conn, ids, now)
+    )
     found: list[tuple[Any, Book, str, Any]] = []
     for account, book in changed:
+        found += [(account, book, name, hold) for name, hold in _hold_changes(book)]
         found += [(account, book, name, grant) for name, grant in _grant_changes(book)]
         found += [(account, book, name, None) for name in _account_changes(account, book)]
     if not found and not crossings:
         return
     ids = [account.id for account, *_ in found] + [c.move.account_id for c in crossings]
-    labels = store.account_labels(conn, ids)
+    labels = store.account_labels(conn, ids, now)
     by_tenant: dict[Tenant, list[OutboxEvent]] = {}
-    for account, book, name, grant in found:
-        data = _account_data(account, book, labels[account.id])
-        if grant is not None:
-            data.update(_grant_data(grant, labels[account.id].decimals))
+    for account, book, name, item in found:
+        label = labels[account.id]
+        data = _account_data(account, book, label, now)
+        if isinstance(item, HoldState):
+            data.update(_hold_data(item, label.decimals))
+        elif isinstance(item, GrantState):
+            data.update(_grant_data(item, label.decimals))
         elif name == "credit.debt_incurred":
             data["debt_event_id"] = _first_debt_event(book)
         tenant = Tenant(account.organization_id, account.mode)
@@ -112,17 +157,37 @@ def emit_effects(conn: Connection, pairs: Sequence[tuple[Any, Book]], now: datet
         emit_many(conn, tenant, events)
 
 
-def _account_data(account: Any, book: Book, label: Any) -> dict[str, Any]:
+def _account_data(account: Any, book: Book, label: Any, now: datetime) -> dict[str, Any]:
     decimals = label.decimals
+    # The book's own holds when it loaded them (this transaction's changes included), else
+    # the stored ones, which the transaction did not touch.
+    held = book.held(now) if book.holds is not None else int(label.held)
     return {
         "customer_id": render_id("customer", account.customer_id),
         "external_customer_id": label.external_id,
         "currency_id": render_id("currency", account.currency_id),
         "balance": format_units(book.balance, decimals),
         "previous_balance": format_units(account.balance, decimals),
-        "available": format_units(book.available(), decimals),
+        "available": format_units(max(book.live_remaining() - book.debt - held, 0), decimals),
+        "held": format_units(held, decimals),
         "debt": format_units(book.debt, decimals),
         "ledger_sequence": book.last_sequence,
+    }
+
+
+def _hold_data(hold: HoldState, decimals: int) -> dict[str, Any]:
+    captured = hold.captured_amount
+    return {
+        "hold_id": render_id("hold", hold.id),
+        "status": hold.status,
+        "amount": format_units(hold.amount, decimals),
+        "captured_amount": None if captured is None else format_units(captured, decimals),
+        "debt_incurred": format_units(hold.debt_incurred, decimals),
+        "event_id": render_id("event", hold.event_id) if hold.event_id else None,
+        "reason": hold.reason,
+        "expires_at": _iso(hold.expires_at),
+        "resolved_at": _iso(hold.resolved_at) if hold.resolved_at else None,
+        "metadata": hold.metadata,
     }
 
 

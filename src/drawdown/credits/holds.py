@@ -39,6 +39,7 @@ __all__ = [
     "ExceedsHoldAmount",
     "HoldResult",
     "capture_hold",
+    "count_active",
     "create_hold",
     "get_hold",
     "holds_page",
@@ -92,7 +93,8 @@ def create_hold(
     key = (customer.id, currency_id)
     work = CreditWork.open(conn, tenant, [key], now, grace=grace, with_holds=True)
     account, book = work.account(*key), work.book(*key)
-    hold = HoldState(new_id(), requested, now + timedelta(seconds=body.timeout_s))
+    expires_at = now + timedelta(seconds=body.timeout_s)
+    hold = HoldState(new_id(), requested, expires_at, metadata=body.metadata)
     if not book.place_hold(hold, min_units, now):
         available = format_units(book.available(now), decimals)
         raise InsufficientCreditsError(
@@ -120,7 +122,7 @@ def create_hold(
 def _finish(
     conn: Connection, tenant: Tenant, work: CreditWork, book: Book, hold_id: uuid.UUID
 ) -> HoldResult:
-    work.finish()  # check, hand hold events to the outbox hook, flush
+    work.finish()  # check, write the hold.* events to the outbox, flush
     return _row(conn, tenant, hold_id), book.available(work.now)
 
 
@@ -222,13 +224,18 @@ def holds_page(
     return store.holds_page(conn, tenant, customer_id, statuses, now, page)
 
 
+def count_active(conn: Connection, tenant: Tenant, now: datetime) -> int:
+    """The tenant's holds still reserving credits at ``now`` (lazily expired ones left out)."""
+    return store.active_hold_count(conn, tenant, now)
+
+
 def render_hold(row: Any, now: datetime, available_after: int | None = None) -> HoldOut:
     decimals = row.decimals
     status = "expired" if row.status == "active" and row.expires_at <= now else row.status
     captured = row.captured_amount
     return HoldOut(
         id=render_id("hold", row.id),
-        customer_id=render_id("customer", row.customer_id),
+        customer_id=row.customer_id,
         currency_id=render_id("currency", row.currency_id),
         status=status,
         amount=format_units(row.amount, decimals),

@@ -48,6 +48,8 @@ class CurrencyBalance:
     available: int
     debt: int
     pending: int
+    # Reserved by active holds; available already counts it.
+    held: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ def balances_for_customers(
                 b.available,
                 b.debt,
                 b.pending,
+                b.held,
             )
             for b in accounts
         ]

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from drawdown.schemas import Amount, Instant, Metadata, Timestamp
+from drawdown.schemas import Amount, CustomerId, Instant, Metadata, Timestamp
 
 __all__ = [
     "AccessOut",
@@ -45,7 +45,7 @@ class GrantCreate(BaseModel):
 class GrantOut(BaseModel):
     object: Literal["credit_grant"] = "credit_grant"
     id: str
-    customer_id: str
+    customer_id: CustomerId
     currency_id: str
     amount: str
     remaining: str
@@ -65,7 +65,7 @@ class GrantOut(BaseModel):
 class LedgerEntryOut(BaseModel):
     object: Literal["credit_transaction"] = "credit_transaction"
     id: str
-    customer_id: str
+    customer_id: CustomerId
     currency_id: str
     sequence: int
     type: EntryType
@@ -99,7 +99,7 @@ class BalanceList(BaseModel):
 
 class AccessOut(BaseModel):
     object: Literal["access"] = "access"
-    customer_id: str
+    customer_id: CustomerId
     meter_id: str
     currency_id: str
     has_access: bool
@@ -166,7 +166,7 @@ class HoldRelease(BaseModel):
 class HoldOut(BaseModel):
     object: Literal["hold"] = "hold"
     id: str
-    customer_id: str
+    customer_id: CustomerId
     currency_id: str
     status: HoldStatus
     amount: str = Field(description="Reserved (at most requested, at least min_amount)")

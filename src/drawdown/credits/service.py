@@ -213,7 +213,7 @@ def render_grant(record: GrantRecord) -> GrantOut:
     source = record.source_event_id
     return GrantOut(
         id=render_id("credit_grant", record.id),
-        customer_id=render_id("customer", record.customer_id),
+        customer_id=record.customer_id,
         currency_id=render_id("currency", record.currency_id),
         amount=format_units(record.amount, decimals),
         remaining=format_units(record.remaining, decimals),
@@ -234,7 +234,7 @@ def render_grant(record: GrantRecord) -> GrantOut:
 def render_entry(row: EntryRecord) -> LedgerEntryOut:
     return LedgerEntryOut(
         id=render_id("ledger_entry", row.id),
-        customer_id=render_id("customer", row.customer_id),
+        customer_id=row.customer_id,
         currency_id=render_id("currency", row.currency_id),
         sequence=row.sequence,
         type=row.type,
@@ -328,7 +328,7 @@ def _access_out(
 ) -> AccessOut:
     available = book.available()
     return AccessOut(
-        customer_id=render_id("customer", customer_id),
+        customer_id=customer_id,
         meter_id=render_id("meter", meter_id),
         currency_id=render_id("currency", currency_id),
         has_access=available > 0,

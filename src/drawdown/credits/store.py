@@ -67,6 +67,7 @@ __all__ = [
     "account_labels",
     "accounts_by_id",
     "accounts_of_customers",
+    "active_hold_count",
     "customers_with_debt",
     "due_account_ids",
     "due_accounts_among",
@@ -251,12 +252,14 @@ def load_books(
 def _load_holds(conn: Connection, books: dict[uuid.UUID, Book]) -> None:
     holds: dict[uuid.UUID, dict[uuid.UUID, HoldState]] = {account_id: {} for account_id in books}
     rows = conn.execute(
-        select(h.id, h.account_id, h.amount, h.expires_at, h.status).where(
+        select(h.id, h.account_id, h.amount, h.expires_at, h.status, h.metadata_).where(
             h.account_id.in_(list(books)), h.status == "active"
         )
     )
     for row in rows:
-        holds[row.account_id][row.id] = HoldState(row.id, row.amount, row.expires_at, row.status)
+        holds[row.account_id][row.id] = HoldState(
+            row.id, row.amount, row.expires_at, row.status, metadata=row.metadata_
+        )
     for account_id, book in books.items():
         book.holds = holds[account_id]
 
@@ -753,14 +756,25 @@ def access_rows(
     )
 
 
-def account_labels(conn: Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """Per account: its customer's external_id and its currency's decimals (one query), to
-    render the events a transaction emits. The accounts are the ones the caller has locked
-    (the clock's may belong to several tenants)."""
+def _held_at(now: datetime) -> Any:
+    """What an account's holds reserve at ``now`` (active, not past expires_at)."""
+    return (
+        select(func.coalesce(func.sum(h.amount), 0))
+        .where(h.account_id == a.id, h.status == "active", h.expires_at > now)
+        .scalar_subquery()
+    )
+
+
+def account_labels(
+    conn: Connection, account_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, Any]:
+    """Per account: its customer's external_id, its currency's decimals and what its holds
+    reserve at ``now`` (one query), to render the events a transaction emits. The accounts
+    are the ones the caller has locked (the clock's may belong to several tenants)."""
     if not account_ids:
         return {}
     query = (
-        select(a.id, customers.c.external_id, currencies.c.decimals)
+        select(a.id, customers.c.external_id, currencies.c.decimals, _held_at(now).label("held"))
         .join(customers, customers.c.id == a.customer_id)
         .join(currencies, currencies.c.id == a.currency_id)
         .where(a.id.in_(sorted(set(account_ids))))
@@ -872,6 +886,14 @@ def open_accounts_of_customer(
     )
     rows = conn.execute(union(grants_open, holds_open))
     return sorted((row[0], row[1]) for row in rows)
+
+
+def active_hold_count(conn: Connection, tenant: Tenant, now: datetime) -> int:
+    """How many of the tenant's holds reserve credits at ``now``."""
+    query = select_owned(tenant, credit_holds, func.count()).where(
+        h.status == "active", h.expires_at > now
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def holds_page(

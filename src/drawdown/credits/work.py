@@ -16,8 +16,9 @@ posting entries through ``Book._post``), call it between ``open`` and ``finish``
 writer stores rows of its own table, register them with :meth:`CreditWork.on_flush`, which
 runs after the books are written, in the same transaction. ``finish`` also writes the
 webhook events of what changed (grants created or closed, balances depleted or recovered,
-debt, alert crossings: drawdown.credits.effects) to the outbox. Nothing else needs to change:
-reads (drawdown.credits.read) replay the same Book, so they see what the writer booked.
+debt, holds placed or resolved, alert crossings: drawdown.credits.effects) to the outbox.
+Nothing else needs to change: reads (drawdown.credits.read) replay the same Book, so they
+see what the writer booked.
 
 A rule that must see every writer's result before it is checked (threshold top-ups) is a
 *finish step*: :func:`add_finish_step`, called once by the application's wiring, so credits
@@ -37,7 +38,6 @@ from drawdown.config import DEFAULT_EXPIRY_GRACE
 from drawdown.credits import store
 from drawdown.credits.book import Book, GrantState
 from drawdown.credits.effects import emit_effects
-from drawdown.credits.outbox import notify_holds
 from drawdown.credits.records import AccountKey, AccountRecord
 from drawdown.tenancy import Tenant
 
@@ -155,7 +155,7 @@ class CreditWork:
     def labels(self, keys: Iterable[AccountKey]) -> dict[AccountKey, Any]:
         """Each account's customer external id and currency decimals (for rendering)."""
         ids = {self._opened[key][0].id: key for key in keys}
-        found = store.account_labels(self.conn, list(ids)) if ids else {}
+        found = store.account_labels(self.conn, list(ids), self.now) if ids else {}
         return {key: found[account_id] for account_id, key in ids.items()}
 
     def finish(self) -> None:
@@ -167,9 +167,9 @@ class CreditWork:
             book.catch_up(self.now, self.grace)
             book.check(self.now)
         pairs = list(self._opened.values())
-        notify_holds(self.conn, pairs)
-        # Webhook events and balance alerts, decided here under the account locks: the
-        # records still hold the balances before this transaction, the books the new ones.
+        # Webhook events (hold.* included) and balance alerts, decided here under the account
+        # locks: the records still hold the balances before this transaction, the books the
+        # new ones.
         emit_effects(self.conn, pairs, self.now)
         store.flush_books(self.conn, pairs, self.now, self._grant_values)
         for write in self._after_flush:

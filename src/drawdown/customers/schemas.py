@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from drawdown.schemas import Metadata, Timestamp
+from drawdown.schemas import CustomerId, Metadata, Timestamp
 
 __all__ = ["CustomerCreate", "CustomerOut", "CustomerUpdate"]
 
@@ -55,7 +55,7 @@ class CustomerUpdate(BaseModel):
 
 class CustomerOut(BaseModel):
     object: Literal["customer"] = "customer"
-    id: str
+    id: CustomerId
     external_id: str | None
     email: str | None
     name: str | None

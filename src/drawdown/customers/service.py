@@ -15,7 +15,7 @@ from drawdown.customers import store
 from drawdown.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from drawdown.db.scope import lock_external_ids
 from drawdown.errors import ConflictError, NotFoundError, field
-from drawdown.ids import new_id, parse_id, render_id
+from drawdown.ids import new_id, parse_id
 from drawdown.paging import PageRequest, Slice
 from drawdown.records import CustomerRecord
 from drawdown.tenancy import Tenant
@@ -36,7 +36,7 @@ __all__ = [
 
 def render(row: CustomerRecord) -> CustomerOut:
     return CustomerOut(
-        id=render_id("customer", row.id),
+        id=row.id,
         external_id=row.external_id,
         email=row.email,
         name=row.name,

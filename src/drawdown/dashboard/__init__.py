@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
         data,
         events,
         grants,
+        holds,
         keys,
         meters,
         overview,
@@ -29,5 +30,6 @@ def install(app: FastAPI) -> None:
     )
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    for module in (auth, overview, customers, grants, topups, meters, events, keys, webhooks, data):
+    modules = (auth, overview, customers, grants, holds, topups, meters, events, keys)
+    for module in (*modules, webhooks, data):
         app.include_router(module.router)

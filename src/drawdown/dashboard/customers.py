@@ -1,4 +1,5 @@
-"""Customers: list and search, Add Customer, detail (balances, grants, ledger, usage)."""
+"""Customers: list and search, Add Customer, detail (balances, active holds, grants, ledger,
+usage)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from drawdown import flows
-from drawdown.credits import reports
+from drawdown.credits import holds, reports
 from drawdown.currencies import service as currencies
 from drawdown.customers import service, store
 from drawdown.customers.schemas import CustomerCreate, CustomerUpdate
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/dashboard/customers", route_class=DashRoute, include
 
 PAGE_SIZE = 25
 LEDGER_PAGE = 25
+HOLDS_SHOWN = 50
 
 
 def _customers_page(ctx: DashCtx, q: str | None, starting_after: str | None) -> dict[str, Any]:
@@ -119,6 +121,14 @@ def customer_detail(ctx: Dash, customer_ref: str) -> HTMLResponse:
         )
         meter_rows = meter_store.listed(conn, ctx.tenant, [], status=None)
         symbols = currency_symbols(conn, ctx)
+        active = holds.holds_page(
+            conn,
+            ctx.tenant,
+            customer.id,
+            ["active"],
+            now,
+            cursor("hold", HOLDS_SHOWN, None, HOLDS_SHOWN),
+        )
     return page(
         ctx.request,
         ctx,
@@ -130,6 +140,8 @@ def customer_detail(ctx: Dash, customer_ref: str) -> HTMLResponse:
         ledger=ledger,
         meters=[meters.render(m) for m in meter_rows],
         symbols=symbols,
+        holds=[holds.render_hold(row, now) for row in active.items],
+        more_holds=active.has_more,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from drawdown.alerts import service as alerts
+from drawdown.credits import holds
 from drawdown.dashboard.context import DashCtx
 from drawdown.topups import service as topups
 from drawdown.webhooks import service as webhooks
@@ -34,8 +35,12 @@ def webhook_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
     ]
 
 
+def _holds_panel(conn: Connection, ctx: DashCtx) -> Panel:
+    return Panel("Active holds", str(holds.count_active(conn, ctx.tenant, ctx.clock.now())))
+
+
 def overview_panels(conn: Connection, ctx: DashCtx) -> list[Panel]:
-    return [*webhook_panels(conn, ctx), _pending_topups(conn, ctx)]
+    return [*webhook_panels(conn, ctx), _pending_topups(conn, ctx), _holds_panel(conn, ctx)]
 
 
 def _pending_topups(conn: Connection, ctx: DashCtx) -> Panel:

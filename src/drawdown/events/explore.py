@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from drawdown.db import portable
 from drawdown.events import store
-from drawdown.http.pagination import Page, paginate
-from drawdown.meters.filters import compile_sql
+from drawdown.http.pagination import Page, cursor, page_of
+from drawdown.records import EventRecord
 from drawdown.tenancy import Tenant
 
 __all__ = [
@@ -43,34 +42,19 @@ def events_page(
     *,
     limit: int,
     starting_after: str | None,
-) -> Page[Any]:
-    """Newest first; rows as stored (render them with ``events.service.render``)."""
-    extra = []
-    if wanted.meter is not None:
-        is_sqlite = portable.is_sqlite(conn)
-        extra = [
-            store.c.name == wanted.meter.event_name,
-            compile_sql(wanted.meter.filter, store.c, is_sqlite),
-        ]
-    query = store.list_query(
-        tenant,
+) -> Page[EventRecord]:
+    """Newest first, as the API lists them (render them with ``events.service.render``)."""
+    meter = None if wanted.meter is None else (wanted.meter.event_name, wanted.meter.filter)
+    filters = store.EventFilter(
         customer_id=wanted.customer_id,
         external_customer_id=wanted.external_customer_id,
         name=wanted.name,
         time_from=wanted.time_from,
         time_to=wanted.time_to,
-        extra=extra,
+        meter=meter,
     )
-    return paginate(
-        conn,
-        query,
-        store.c.id,
-        kind="event",
-        limit=limit,
-        max_limit=limit,
-        starting_after=starting_after,
-        render=lambda row: row,
-    )
+    page = cursor("event", limit, starting_after, limit)
+    return page_of(store.events_page(conn, tenant, filters, page), lambda row: row)
 
 
 def count_ingested_since(conn: Connection, tenant: Tenant, since: datetime) -> int:

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from drawdown.schemas import Timestamp
+from drawdown.schemas import CustomerId, Timestamp
 
 __all__ = [
     "EventIn",
@@ -50,7 +50,7 @@ class EventOut(BaseModel):
     id: str
     identifier: str
     name: str
-    customer_id: str | None
+    customer_id: CustomerId | None
     external_customer_id: str | None
     timestamp: Timestamp
     ingested_at: Timestamp

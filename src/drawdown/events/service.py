@@ -56,7 +56,7 @@ def render(row: EventRecord) -> EventOut:
         id=render_id("event", row.id),
         identifier=row.identifier,
         name=row.name,
-        customer_id=None if row.customer_id is None else render_id("customer", row.customer_id),
+        customer_id=row.customer_id,
         external_customer_id=row.external_customer_id,
         timestamp=row.timestamp,
         ingested_at=row.ingested_at,

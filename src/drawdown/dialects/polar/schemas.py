@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from drawdown.customers.schemas import Email, ExternalId, Name
-from drawdown.schemas import Metadata, Timestamp
+from drawdown.schemas import Metadata, PlainUuid, Timestamp
 
 __all__ = [
     "Aggregation",
@@ -110,7 +110,7 @@ class CustomerUpdateExternalID(_CustomerFields):
 
 
 class CustomerOut(BaseModel):
-    id: str
+    id: PlainUuid
     created_at: Timestamp
     modified_at: Timestamp | None
     metadata: dict[str, str | int | float | bool]
@@ -123,7 +123,7 @@ class CustomerOut(BaseModel):
     billing_address: dict[str, Any] | None = None
     tax_id: list[str | None] | None = None
     locale: str | None = None
-    organization_id: str
+    organization_id: PlainUuid
     default_payment_method_id: str | None = None
     deleted_at: Timestamp | None = None
     # Not tracked by drawdown (it would cost a scan of the customer's events per read).

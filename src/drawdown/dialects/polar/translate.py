@@ -82,7 +82,7 @@ def customer_out(row: CustomerRecord) -> CustomerOut:
     without an email is shown as a ``team`` customer, the only kind Polar allows without
     one, so that the SDKs (which require an email on individuals) can read it."""
     return CustomerOut(
-        id=polar_id(row.id),
+        id=row.id,
         created_at=row.created_at,
         modified_at=modified_at(row.created_at, row.updated_at),
         metadata=row.metadata_,
@@ -91,7 +91,7 @@ def customer_out(row: CustomerRecord) -> CustomerOut:
         type="individual" if row.email is not None else "team",
         name=row.name,
         billing_name=row.name,
-        organization_id=polar_id(row.organization_id),
+        organization_id=row.organization_id,
         deleted_at=row.deleted_at,
         avatar_url=avatar_url(row.email),
     )
