@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from drawdown.app import create_app
 from drawdown.clock import ManualClock
@@ -71,14 +73,30 @@ def postgres_url() -> Iterator[str]:
         admin.close()
 
 
+WIPE_ATTEMPTS = 5
+
+
 def _wipe(database: Database) -> None:
     names = [table.name for table in reversed(metadata.sorted_tables)]
-    with database.write() as conn:
-        if database.is_sqlite:
+    if database.is_sqlite:
+        with database.write() as conn:
             for name in names:
                 conn.execute(text(f"DELETE FROM {name}"))
-        else:
-            conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+        return
+    # A live server of an earlier test (its webhook worker, the clock) may still be reading
+    # while TRUNCATE takes its table locks one by one: PostgreSQL then aborts one side as a
+    # deadlock. If that is the TRUNCATE, take the locks again once the reader is done.
+    for attempt in range(WIPE_ATTEMPTS):
+        try:
+            with database.write() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+            return
+        except OperationalError as exc:
+            if not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
+                raise
+            if attempt == WIPE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 _databases: dict[str, Database] = {}
